@@ -1,0 +1,147 @@
+"""The mirror of activated users' calendars.
+
+The database, not the queue, is the source of truth for pending work: each subscription row carries
+``next_sync_at``, ``lease_until`` and ``attempts``; a scheduler claims due rows. Meeting content is encrypted at
+rest (``*_enc`` columns, AES-256-GCM with the org's data key; see ``calendar_sync.encryption``).
+"""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from controlhub.models import Organization, Person
+
+
+class CalendarSubscription(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        FAILING = "failing", _("Failing")
+        STOPPED = "stopped", _("Stopped")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="subscriptions")
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="subscription")
+    calendar_id = models.CharField(max_length=320)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True)
+    sync_token = models.TextField(blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+
+    next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    dirty = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_sync_at"])]
+
+    def __str__(self):
+        return f"subscription {self.calendar_id}"
+
+
+class Channel(models.Model):
+    """A push notification channel (events.watch). Channels are never renewed in place: a new one overlaps."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        STOPPED = "stopped", _("Stopped")
+
+    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="channels")
+    channel_id = models.CharField(max_length=64, unique=True)
+    resource_id = models.CharField(max_length=200)
+    token = models.CharField(max_length=128)
+    expiration = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    last_message_number = models.BigIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+
+class Meeting(models.Model):
+    """One event instance inside the sync window. Columns ending in ``_enc`` are ciphertext."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="meetings")
+    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="meetings")
+    google_event_id = models.CharField(max_length=1024)
+    ical_uid = models.CharField(max_length=1024, blank=True)
+    recurring_event_id = models.CharField(max_length=1024, blank=True)
+    original_start = models.DateTimeField(null=True, blank=True)
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField()
+    all_day = models.BooleanField(default=False)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, default="confirmed")
+    event_type = models.CharField(max_length=30, default="default")
+    transparency = models.CharField(max_length=20, default="opaque")
+    etag = models.CharField(max_length=100, blank=True)
+    google_updated = models.DateTimeField(null=True, blank=True)
+    is_organizer = models.BooleanField(default=False)
+    attendee_count = models.PositiveIntegerField(default=0)
+    join_provider = models.CharField(max_length=20, blank=True)
+    key_version = models.PositiveIntegerField(default=1)
+
+    title_enc = models.BinaryField(null=True)
+    description_enc = models.BinaryField(null=True)
+    location_enc = models.BinaryField(null=True)
+    attendees_enc = models.BinaryField(null=True)
+    organizer_email_enc = models.BinaryField(null=True)
+    organizer_name_enc = models.BinaryField(null=True)
+    join_url_enc = models.BinaryField(null=True)
+    organizer_email_index = models.CharField(max_length=64, blank=True, db_index=True)
+
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "google_event_id"], name="meeting_unique_event"),
+        ]
+        indexes = [models.Index(fields=["subscription", "start"])]
+
+
+class KeywordMeeting(models.Model):
+    """A meeting created on the org's meeting site because an event's Location held a keyword."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RELEASED = "released", _("Released")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="keyword_meetings")
+    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="keyword_meetings")
+    google_event_id = models.CharField(max_length=1024)
+    keyword = models.CharField(max_length=32)
+    meeting_id = models.CharField(max_length=64, unique=True)
+    join_url_enc = models.BinaryField(null=True)
+    key_version = models.PositiveIntegerField(default=1)
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    patched_etag = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "google_event_id"], name="keyword_meeting_unique_event"),
+        ]
+
+
+class DeviceToken(models.Model):
+    """A token a room device or integration uses to read one person's meetings as JSON. Hashed at rest."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="device_tokens")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="device_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

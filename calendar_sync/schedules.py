@@ -1,0 +1,3 @@
+"""Periodic work of the sync side, declared in code; `manage.py install_schedules` installs it."""
+
+SCHEDULES = []

@@ -1,0 +1,81 @@
+from django.contrib.auth import views as auth_views
+from django.db import connection
+from django.db.models import Count
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from controlhub.models import Domain, Person
+from controlhub.views.base import OrgAdminRequiredMixin
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class HomeView(View):
+    """Admins land on the dashboard, users on their meetings."""
+
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        m = request.membership
+        if m and m.is_admin:
+            return redirect("dashboard")
+        if m:
+            return redirect("meetings")
+        if request.user.is_staff:
+            return redirect("admin:index")
+        return redirect("login")
+
+
+class DashboardView(OrgAdminRequiredMixin, TemplateView):
+    template_name = "controlhub/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        org = self.organization
+        counts = dict(
+            self.org_queryset(Person).values_list("calendar_state").annotate(n=Count("id")).order_by()
+        )
+        states = [(value, label, counts.get(value, 0)) for value, label in Person.CalendarState.choices]
+        domains = self.org_queryset(Domain)
+        ctx.update(
+            states=states,
+            people_total=sum(counts.values()),
+            error_count=counts.get(Person.CalendarState.ERROR, 0),
+            domains_total=domains.count(),
+            domains_verified=domains.filter(state=Domain.State.VERIFIED).count(),
+            setup_state=org.setup_state,
+            last_test=org.connection_tests.first(),
+        )
+        return ctx
+
+
+@never_cache
+def healthz(request):
+    """Liveness for load balancers: the database answers and the task queue is reachable (JSON)."""
+    checks = {}
+    ok = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        ok = False
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        from django_q.brokers import get_broker
+
+        broker = get_broker()
+        checks["queue"] = "ok" if broker.ping() else "unreachable"
+        checks["queue_broker"] = broker.__class__.__name__
+        ok = ok and checks["queue"] == "ok"
+    except Exception as exc:  # noqa: BLE001
+        ok = False
+        checks["queue"] = f"error: {exc.__class__.__name__}"
+    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)

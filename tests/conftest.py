@@ -1,0 +1,109 @@
+"""Shared fixtures: users and organizations, a Google Workspace emulator per test session, a browser."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from controlhub.models import Membership
+from controlhub.services.orgs import membership_set, organization_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def wait_until(predicate, *, timeout=10.0, interval=0.05, message="condition"):
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes (never sleep-and-hope)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def make_org(db):
+    def _make(name="Acme", admin_email=None):
+        admin_email = admin_email or f"admin@{name.lower().replace(' ', '')}.test"
+        org, user, _ = organization_create(name=name, admin_email=admin_email, admin_password=PASSWORD)
+        return org, user
+
+    return _make
+
+
+@pytest.fixture
+def org_and_admin(make_org):
+    return make_org("Acme")
+
+
+@pytest.fixture
+def org(org_and_admin):
+    return org_and_admin[0]
+
+
+@pytest.fixture
+def admin_user(org_and_admin):
+    return org_and_admin[1]
+
+
+@pytest.fixture
+def readonly_admin(org):
+    return membership_set(
+        organization=org, email="auditor@acme.test", role=Membership.Role.READONLY_ADMIN, password=PASSWORD
+    ).user
+
+
+@pytest.fixture
+def plain_user(org):
+    return membership_set(organization=org, email="user@acme.test", role=Membership.Role.USER, password=PASSWORD).user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def chromium_path():
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Chromium (Debian's package) driven by Playwright; no browser download."""
+    path = chromium_path()
+    if path is None:
+        pytest.fail("Chromium is not installed: run `make test` (it installs Debian's chromium) or set CHROMIUM_PATH.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

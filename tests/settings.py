@@ -1,0 +1,25 @@
+"""Settings for the test suite: the production settings module with test-only environment."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("ENCRYPTION_KEYS", "test1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchIQ==")
+os.environ.setdefault("ALLOWED_HOSTS", "*")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("PUBLIC_BASE_URL", "http://testserver")
+# Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls there unless told.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from controlhub.settings import *  # noqa: E402,F403
+from controlhub.settings import Q_CLUSTER  # noqa: E402
+
+# Tasks run inline, in the same transaction-aware way they are enqueued (after commit).
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
