@@ -186,6 +186,10 @@ GOOGLE_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_SERVICE_ACCOUNT_FILE", default="")
 # Root of every Google API; empty means Google's real endpoints. The emulator: http://127.0.0.1:8765
 GOOGLE_API_ENDPOINT = env.str("GOOGLE_API_ENDPOINT", default="").rstrip("/")
 GOOGLE_HTTP_TIMEOUT = env.float("GOOGLE_HTTP_TIMEOUT", default=20.0)
+# Retries of transient Google failures (5xx, timeouts, rate limits): jittered exponential backoff, capped.
+GOOGLE_RETRY_ATTEMPTS = env.int("GOOGLE_RETRY_ATTEMPTS", default=4)
+GOOGLE_RETRY_BASE = env.float("GOOGLE_RETRY_BASE", default=0.5)
+GOOGLE_RETRY_CAP = env.float("GOOGLE_RETRY_CAP", default=16.0)
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])  # "ip" or "ip:port"; empty = system resolver
 SYNC_WINDOW_PAST_DAYS = env.int("SYNC_WINDOW_PAST_DAYS", default=7)
 SYNC_WINDOW_FUTURE_DAYS = env.int("SYNC_WINDOW_FUTURE_DAYS", default=31)

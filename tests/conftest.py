@@ -1,5 +1,6 @@
 """Shared fixtures: users and organizations, a Google Workspace emulator per test session, a browser."""
 
+import json
 import os
 import shutil
 import time
@@ -107,3 +108,56 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --- Google Workspace emulator ----------------------------------------------------------------------------
+SCOPES_CORE = ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.settings.basic"]
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One emulator per test session on free ports (HTTP + DNS); tests reset it through the control API."""
+    from google_emulator.server import Emulator
+
+    emu = Emulator(host="127.0.0.1", port=0, dns_port=0, allow_insecure_webhooks=True)
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def google(emulator, settings, tmp_path):
+    """A fresh emulated Google and the app pointed at it. Returns the control client with helpers attached:
+    ``google.key`` (service-account JSON), ``google.client_id``, ``google.project_id``."""
+    from calendar_sync.google.gateway import forget_gateways
+    from controlhub.services.keys import forget_ciphers
+    from tests.emulator import EmulatorControl
+
+    control = EmulatorControl(emulator.base_url)
+    control.reset()
+    key = control.service_account(project_id="calendar-hub-test")
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps(key))
+    settings.GOOGLE_API_ENDPOINT = emulator.base_url
+    settings.GOOGLE_SERVICE_ACCOUNT_FILE = str(key_file)
+    settings.DNS_NAMESERVERS = [f"127.0.0.1:{emulator.dns_port}"]
+    settings.GOOGLE_RETRY_BASE = 0.01
+    control.key = key
+    control.key_file = key_file
+    control.client_id = key["client_id"]
+    control.project_id = key["project_id"]
+    forget_gateways()
+    forget_ciphers()
+    yield control
+    forget_gateways()
+
+
+@pytest.fixture
+def google_tenant(google):
+    """Tenant acme.test with an admin and two users; delegation granted for the core scopes."""
+    google.tenant("acme.test", "Acme")
+    google.user("admin@acme.test", is_admin=True)
+    google.user("ana@acme.test", locale="fr", time_zone="Europe/Paris")
+    google.user("bo@acme.test", locale="ko", time_zone="Asia/Seoul")
+    google.delegate("acme.test", google.client_id, SCOPES_CORE)
+    return google

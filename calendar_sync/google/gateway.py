@@ -1,0 +1,357 @@
+"""Delegated access to Google Calendar, Gmail and Directory for one service-account key.
+
+Cost discipline (measured: building credentials from the key JSON costs ~29 ms because the RSA key is parsed and
+validated; building a discovery client costs a few ms):
+- the key is parsed once per process and gateway (``from_service_account_info``), and per-(subject, scopes)
+  credentials are cheap copies of it (``with_subject``/``with_scopes`` reuse the signer), cached with their tokens;
+- one ``httplib2.Http`` per thread (httplib2 is not thread-safe), with an explicit timeout;
+- one discovery client per (thread, API), built from the static discovery document; each request is executed
+  with ``http=AuthorizedHttp(credentials, thread_http)``, so one client serves every subject.
+
+Every failure leaves as one of ``calendar_sync.google.errors``. Retryable failures (5xx, timeouts, rate limits)
+are retried with jittered exponential backoff, capped (https://developers.google.com/workspace/calendar/api/guides/quota).
+"""
+
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections import OrderedDict
+
+import google_auth_httplib2
+import httplib2
+from google.auth import exceptions as auth_exceptions
+from google.oauth2 import service_account
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
+
+from calendar_sync.google import errors
+from calendar_sync.google.keys import ServiceAccountKey
+
+logger = logging.getLogger(__name__)
+
+SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar"
+SCOPE_GMAIL_SETTINGS = "https://www.googleapis.com/auth/gmail.settings.basic"
+SCOPE_DIRECTORY_READONLY = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+
+API_SERVICE_NAMES = {
+    "calendar": "calendar-json.googleapis.com",
+    "gmail": "gmail.googleapis.com",
+    "admin": "admin.googleapis.com",
+}
+_API_VERSIONS = {"calendar": "v3", "gmail": "v1", "admin": "directory_v1"}
+_REAL_ROOTS = {
+    "calendar": "https://www.googleapis.com/calendar/v3/",
+    "gmail": "https://gmail.googleapis.com/",
+    "admin": "https://admin.googleapis.com/",
+}
+
+
+class RetryPolicy:
+    def __init__(self, max_attempts=4, base=0.5, cap=16.0):
+        self.max_attempts = max_attempts
+        self.base = base
+        self.cap = cap
+
+    def delay(self, attempt, retry_after=None):
+        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
+        if retry_after:
+            return min(float(retry_after), self.cap)
+        return min(self.cap, self.base * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
+
+
+# --- error mapping --------------------------------------------------------------------------------------------
+def _token_error(exc):
+    payload = exc.args[1] if len(exc.args) > 1 else None
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            payload = {"error_description": payload}
+    payload = payload if isinstance(payload, dict) else {}
+    code = payload.get("error", "")
+    desc = payload.get("error_description", "") or str(exc.args[0] if exc.args else exc)
+    text = f"{code}: {desc}" if code else desc
+    kwargs = {"payload": payload, "reason": code}
+    if getattr(exc, "retryable", False) or code in ("internal_failure", "server_error", "temporarily_unavailable"):
+        return errors.GoogleUnavailable(text, **kwargs)
+    if code == "unauthorized_client":
+        return errors.DelegationNotAuthorized(text, status=401, **kwargs)
+    if code == "access_denied":
+        return errors.ScopeNotAuthorized(text, status=400, **kwargs)
+    if code == "invalid_grant":
+        lower = desc.lower()
+        if "invalid email or user id" in lower or "not a valid email" in lower:
+            return errors.UserNotFound(text, status=400, **kwargs)
+        if "has been deleted" in lower:
+            return errors.UserDeleted(text, status=400, **kwargs)
+        if "short-lived" in lower or "timeframe" in lower:
+            return errors.ClockSkew(text, status=400, **kwargs)
+        if "signature" in lower or "no valid verifier" in lower:
+            return errors.InvalidKey(text, status=400, **kwargs)
+        return errors.InvalidKey(text, status=400, **kwargs)
+    if code in ("invalid_client", "deleted_client", "disabled_client"):
+        return errors.InvalidKey(text, **kwargs)
+    if code == "invalid_request" and "sub" in desc.lower():
+        return errors.UserNotFound(text, status=400, **kwargs)
+    if code == "invalid_scope":
+        return errors.ScopeNotAuthorized(text, status=400, **kwargs)
+    if not payload:
+        return errors.GoogleUnavailable(text)
+    return errors.GoogleError(text, **kwargs)
+
+
+def _http_error(exc):
+    status = exc.resp.status
+    try:
+        body = json.loads(exc.content.decode("utf-8") if isinstance(exc.content, bytes) else exc.content)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        body = {}
+    err = body.get("error") if isinstance(body, dict) else None
+    err = err if isinstance(err, dict) else {}
+    items = err.get("errors") or [{}]
+    reason = items[0].get("reason", "") if isinstance(items[0], dict) else ""
+    message = err.get("message") or getattr(exc, "reason", "") or f"HTTP {status}"
+    kwargs = {"payload": body, "status": status, "reason": reason}
+    retry_after = exc.resp.get("retry-after")
+    if reason == "accessNotConfigured" or "SERVICE_DISABLED" in json.dumps(err.get("details", [])):
+        api, project = "", ""
+        for detail in err.get("details", []) or []:
+            meta = detail.get("metadata", {}) if isinstance(detail, dict) else {}
+            api = api or meta.get("service", "")
+            project = project or meta.get("consumer", "").removeprefix("projects/")
+        if not api:
+            api = next((svc for svc in API_SERVICE_NAMES.values() if svc in message), "")
+        return errors.ApiDisabled(message, api=api, project=project, **kwargs)
+    if reason in ("userRateLimitExceeded", "rateLimitExceeded") or status == 429:
+        return errors.RateLimited(message, retry_after=retry_after, **kwargs)
+    if reason == "notACalendarUser":
+        return errors.NotACalendarUser(message, **kwargs)
+    if reason == "insufficientPermissions":
+        return errors.ScopeNotAuthorized(message, **kwargs)
+    if status == 400 and "Mail service not enabled" in message:
+        return errors.MailServiceNotEnabled(message, **kwargs)
+    if status == 410 and reason in ("fullSyncRequired", "updatedMinTooLongAgo"):
+        return errors.SyncTokenInvalid(message, **kwargs)
+    if status == 410:
+        return errors.Gone(message, **kwargs)
+    if status == 404:
+        return errors.NotFound(message, **kwargs)
+    if status == 412:
+        return errors.PreconditionFailed(message, **kwargs)
+    if status == 403:
+        return errors.NotAuthorized(message, **kwargs)
+    if status == 401:
+        return errors.InvalidKey(message, **kwargs)
+    if status >= 500 or status == 408:
+        return errors.GoogleUnavailable(message, **kwargs)
+    if status == 400:
+        return errors.BadRequest(message, **kwargs)
+    return errors.GoogleError(message, **kwargs)
+
+
+def map_exception(exc):
+    """Turn any exception raised while talking to Google into one of ours (or return it if already ours)."""
+    if isinstance(exc, errors.GoogleError):
+        return exc
+    if isinstance(exc, auth_exceptions.RefreshError):
+        return _token_error(exc)
+    if isinstance(exc, HttpError):
+        return _http_error(exc)
+    if isinstance(exc, auth_exceptions.TransportError | httplib2.HttpLib2Error | socket.timeout | OSError):
+        return errors.GoogleUnavailable(f"Google could not be reached: {exc.__class__.__name__}: {exc}")
+    return None
+
+
+# --- the gateway -------------------------------------------------------------------------------------------
+class Gateway:
+    """All Google access for one service-account key. Thread-safe; share one per key (see ``gateway_for_key``)."""
+
+    def __init__(self, key: ServiceAccountKey, *, endpoint="", timeout=20.0, retry=None, max_clients=4096):
+        self.key = key
+        self.endpoint = (endpoint or "").rstrip("/")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._base_credentials = service_account.Credentials.from_service_account_info(key.info)
+        self._credentials = OrderedDict()
+        self._credentials_lock = threading.Lock()
+        self._max_clients = max_clients
+        self._local = threading.local()
+
+    # credentials -----------------------------------------------------------------------------------------
+    def credentials(self, subject, scopes):
+        cache_key = (subject.lower(), tuple(sorted(scopes)))
+        with self._credentials_lock:
+            creds = self._credentials.get(cache_key)
+            if creds is not None:
+                self._credentials.move_to_end(cache_key)
+                return creds
+        creds = self._base_credentials.with_scopes(list(scopes)).with_subject(subject)
+        with self._credentials_lock:
+            creds = self._credentials.setdefault(cache_key, creds)
+            while len(self._credentials) > self._max_clients:
+                self._credentials.popitem(last=False)
+        return creds
+
+    def _http(self):
+        http = getattr(self._local, "http", None)
+        if http is None:
+            http = httplib2.Http(timeout=self.timeout)
+            self._local.http = http
+        return http
+
+    def _service(self, api):
+        services = getattr(self._local, "services", None)
+        if services is None:
+            services = self._local.services = {}
+        service = services.get(api)
+        if service is None:
+            options = None
+            if self.endpoint:
+                root = self.endpoint + ("/calendar/v3/" if api == "calendar" else "/")
+                options = {"api_endpoint": root}
+            service = discovery.build(
+                api, _API_VERSIONS[api], http=httplib2.Http(timeout=self.timeout), static_discovery=True,
+                client_options=options, cache_discovery=False,
+            )
+            services[api] = service
+        return service
+
+    def fetch_token(self, subject, scopes):
+        """Mint (or reuse) a delegated access token. Raises our typed errors."""
+        creds = self.credentials(subject, scopes)
+        if creds.valid:
+            return creds.token
+        try:
+            creds.refresh(google_auth_httplib2.Request(self._http()))
+        except Exception as exc:  # noqa: BLE001 - mapped below
+            mapped = map_exception(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return creds.token
+
+    # execution -----------------------------------------------------------------------------------------------
+    def execute(self, subject, scopes, build_request, *, retry=True):
+        """Run ``build_request(service)`` as ``subject`` with ``scopes``; map errors; retry what is retryable.
+
+        ``build_request`` receives nothing and returns a googleapiclient HttpRequest; it is called again on
+        each attempt.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                creds = self.credentials(subject, scopes)
+                http = google_auth_httplib2.AuthorizedHttp(creds, http=self._http())
+                return build_request().execute(http=http)
+            except Exception as exc:  # noqa: BLE001 - mapped below
+                mapped = map_exception(exc)
+                if mapped is None:
+                    raise
+                if isinstance(exc, OSError | httplib2.HttpLib2Error):
+                    self._local.http = None  # a broken connection must not be reused
+                if not (retry and mapped.retryable and attempt < self.retry.max_attempts):
+                    raise mapped from exc
+                delay = self.retry.delay(attempt, getattr(mapped, "retry_after", None))
+                logger.info("google retry %s after %s (%.2fs)", attempt, mapped.__class__.__name__, delay)
+                time.sleep(delay)
+
+    def calendar(self):
+        return self._service("calendar")
+
+    def gmail(self):
+        return self._service("gmail")
+
+    def directory(self):
+        return self._service("admin")
+
+    # Calendar ---------------------------------------------------------------------------------------------
+    def calendar_setting(self, subject, setting, *, retry=True):
+        """https://developers.google.com/workspace/calendar/api/v3/reference/settings/get"""
+        svc = self.calendar()
+        result = self.execute(subject, [SCOPE_CALENDAR], lambda: svc.settings().get(setting=setting), retry=retry)
+        return result.get("value")
+
+    def events_list(self, subject, calendar_id="primary", *, retry=True, **params):
+        """One page of events.list; returns the raw ``Events`` dict."""
+        svc = self.calendar()
+        return self.execute(
+            subject, [SCOPE_CALENDAR], lambda: svc.events().list(calendarId=calendar_id, **params), retry=retry
+        )
+
+    def event_get(self, subject, event_id, calendar_id="primary"):
+        svc = self.calendar()
+        return self.execute(subject, [SCOPE_CALENDAR], lambda: svc.events().get(calendarId=calendar_id, eventId=event_id))
+
+    def event_patch(self, subject, event_id, body, *, calendar_id="primary", etag=None, conference_data_version=None):
+        """Patch with ``If-Match`` when ``etag`` is given: a concurrent edit gives ``PreconditionFailed``."""
+        svc = self.calendar()
+
+        def build():
+            params = {"calendarId": calendar_id, "eventId": event_id, "body": body}
+            if conference_data_version is not None:
+                params["conferenceDataVersion"] = conference_data_version
+            request = svc.events().patch(**params)
+            if etag:
+                request.headers["If-Match"] = etag
+            return request
+
+        return self.execute(subject, [SCOPE_CALENDAR], build)
+
+    def events_watch(self, subject, *, channel_id, address, token, ttl_seconds, calendar_id="primary"):
+        """https://developers.google.com/workspace/calendar/api/guides/push"""
+        svc = self.calendar()
+        body = {"id": channel_id, "type": "web_hook", "address": address, "token": token,
+                "params": {"ttl": str(int(ttl_seconds))}}
+        return self.execute(subject, [SCOPE_CALENDAR], lambda: svc.events().watch(calendarId=calendar_id, body=body))
+
+    def channel_stop(self, subject, *, channel_id, resource_id):
+        svc = self.calendar()
+        body = {"id": channel_id, "resourceId": resource_id}
+        return self.execute(subject, [SCOPE_CALENDAR], lambda: svc.channels().stop(body=body))
+
+    # Gmail ------------------------------------------------------------------------------------------------------
+    def vacation_get(self, subject, *, retry=True):
+        """https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.settings/getVacation"""
+        svc = self.gmail()
+        return self.execute(
+            subject, [SCOPE_GMAIL_SETTINGS], lambda: svc.users().settings().getVacation(userId="me"), retry=retry
+        )
+
+    # Directory -------------------------------------------------------------------------------------------
+    def directory_user(self, admin_subject, user_key):
+        svc = self.directory()
+        return self.execute(admin_subject, [SCOPE_DIRECTORY_READONLY], lambda: svc.users().get(userKey=user_key))
+
+    def directory_users_page(self, admin_subject, *, domain, page_token=None, max_results=500):
+        svc = self.directory()
+        return self.execute(
+            admin_subject,
+            [SCOPE_DIRECTORY_READONLY],
+            lambda: svc.users().list(domain=domain, pageToken=page_token, maxResults=max_results, orderBy="email"),
+        )
+
+
+_gateways = {}
+_gateways_lock = threading.Lock()
+
+
+def gateway_for_key(key: ServiceAccountKey, *, endpoint="", timeout=20.0, retry=None):
+    """One shared Gateway per (key, endpoint): credentials and tokens are reused across calls and threads."""
+    retry = retry or RetryPolicy()
+    cache_key = (key.fingerprint, endpoint, timeout, retry.max_attempts, retry.base, retry.cap)
+    with _gateways_lock:
+        gw = _gateways.get(cache_key)
+        if gw is None:
+            gw = Gateway(key, endpoint=endpoint, timeout=timeout, retry=retry)
+            _gateways[cache_key] = gw
+        return gw
+
+
+def forget_gateways():
+    """Drop cached gateways (tests, key replacement)."""
+    with _gateways_lock:
+        _gateways.clear()
