@@ -1,0 +1,150 @@
+"""The one catalogue of errors users and admins see: code, title, plain-language explanation and the fix.
+
+Pages, the CSV status report, the JSON API and the Test connection checklist all read from here, so they agree.
+``calendar_sync.google.errors`` classes carry an ``error_code`` that keys into this catalogue.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    code: str
+    title: str
+    explanation: str
+    fix: str
+    transient: bool = False
+    fix_url_name: str = ""  # a URL name of the page where the fix happens
+
+
+_ENTRIES = [
+    ErrorInfo(
+        "domain_not_verified",
+        _("Email domain not verified"),
+        _("The user's email domain has not been verified by your organization, and the user has not verified "
+          "their own email by signing in."),
+        _("Verify the domain on the Domains page (add the DNS TXT record, then Verify), or ask the user to sign "
+          "in once with the link we email them. Then reactivate."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "email_not_verified",
+        _("Email not verified"),
+        _("The user has not signed in yet, so we cannot be sure the email address is theirs."),
+        _("Resend the invitation; the user's first sign-in verifies the address. Or verify the whole domain."),
+    ),
+    ErrorInfo(
+        "org_not_connected",
+        _("Google Workspace not connected"),
+        _("Your organization has not completed the Google Workspace connection, or its last Test connection "
+          "failed."),
+        _("Open Connect Google, authorize the client ID with the listed scopes in Google Admin, and run Test "
+          "connection until it shows Ready."),
+        fix_url_name="onboarding",
+    ),
+    ErrorInfo(
+        "user_not_in_google",
+        _("Not a user of your Google Workspace"),
+        _("Google does not know this email address in your Workspace tenant (\"Invalid email or User ID\"). It "
+          "may be misspelled, an alias that is not the primary address, or in another tenant."),
+        _("Check the address against Google Admin → Directory → Users; use the user's primary email, then "
+          "reactivate."),
+    ),
+    ErrorInfo(
+        "user_deleted",
+        _("Google account deleted"),
+        _("This user's Google account has been deleted (\"The account has been deleted\")."),
+        _("Deactivate the user, or restore the account in Google Admin within 20 days and reactivate."),
+    ),
+    ErrorInfo(
+        "not_a_calendar_user",
+        _("No Google Calendar for this user"),
+        _("Google says the user is not signed up for Google Calendar: the account is suspended, or the Calendar "
+          "service is turned off for their organizational unit."),
+        _("In Google Admin, unsuspend the user or turn Calendar on for their organizational unit, then "
+          "reactivate."),
+    ),
+    ErrorInfo(
+        "delegation_not_authorized",
+        _("Client not authorized in Google Admin"),
+        _("Google refused to issue a token for this service account (\"unauthorized_client\"): domain-wide "
+          "delegation is not set up for its client ID, or not for the scopes we need."),
+        _("In Google Admin → Security → Access and data control → API controls → Manage domain-wide delegation, "
+          "add the client ID shown on Connect Google with the exact scopes line. Changes can take up to 24 hours "
+          "to apply."),
+        fix_url_name="onboarding",
+    ),
+    ErrorInfo(
+        "scope_missing",
+        _("A required scope is not authorized"),
+        _("Domain-wide delegation exists for our client ID, but one of the scopes we need is not in it."),
+        _("Edit the client ID in Google Admin's domain-wide delegation and paste the full scopes line from "
+          "Connect Google (it replaces the old list). Changes can take up to 24 hours to apply."),
+        fix_url_name="onboarding",
+    ),
+    ErrorInfo(
+        "api_disabled",
+        _("Google API disabled in the Cloud project"),
+        _("An API we call is disabled in the Google Cloud project that owns the service account."),
+        _("In Google Cloud console → APIs & Services → Library, enable the named API for the project, wait a few "
+          "minutes, then retry."),
+    ),
+    ErrorInfo(
+        "key_invalid",
+        _("Service-account key invalid or deleted"),
+        _("Google rejected the service account's signature (\"Invalid JWT Signature.\"): the key was deleted or "
+          "disabled in Google Cloud, or the file is not the right one."),
+        _("Create a new JSON key for the service account in Google Cloud and upload it on Connect Google (or "
+          "update GOOGLE_SERVICE_ACCOUNT_FILE), then retry."),
+        fix_url_name="onboarding",
+    ),
+    ErrorInfo(
+        "clock_skew",
+        _("Server clock is wrong"),
+        _("Google refused our token request because this server's clock differs too much from Google's."),
+        _("Ask your operator to synchronize the server's clock (NTP), then retry."),
+    ),
+    ErrorInfo(
+        "google_unavailable",
+        _("Google unreachable"),
+        _("Google did not answer or answered with a temporary error."),
+        _("Nothing to do: we retry automatically with backoff. If it persists, check the server's network access "
+          "to Google."),
+        transient=True,
+    ),
+    ErrorInfo(
+        "rate_limited",
+        _("Google rate limit reached"),
+        _("Google asked us to slow down (per-user or per-project quota)."),
+        _("Nothing to do: we retry automatically after the time Google asks."),
+        transient=True,
+    ),
+    ErrorInfo(
+        "mail_not_enabled",
+        _("Gmail not enabled"),
+        _("Gmail is not enabled for this user, so the out-of-office responder cannot be read."),
+        _("Turn Gmail on for the user's organizational unit in Google Admin, or ignore: meetings still sync."),
+    ),
+    ErrorInfo(
+        "not_authorized",
+        _("Not authorized by Google"),
+        _("Google refused the request for this account (for the Directory, the account must be a Workspace "
+          "admin)."),
+        _("Use a Workspace admin account for directory import, or check the account's privileges."),
+    ),
+    ErrorInfo(
+        "google_error",
+        _("Unexpected Google error"),
+        _("Google returned an error we did not expect."),
+        _("Retry; if it persists, send the error details to your operator."),
+    ),
+]
+
+CATALOGUE = {entry.code: entry for entry in _ENTRIES}
+
+
+def error_info(code):
+    """The catalogue entry for ``code`` (an unknown code gets the generic entry, never a crash)."""
+    return CATALOGUE.get(code) or CATALOGUE["google_error"]
