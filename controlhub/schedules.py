@@ -5,7 +5,7 @@ from django_q.models import Schedule
 SCHEDULES = [
     {
         "name": "domains.reverify",
-        "func": "controlhub.tasks.domains_reverify_all",
+        "func": "controlhub.tasks.domains.domains_reverify_all",
         "schedule_type": Schedule.HOURLY,
     },
 ]

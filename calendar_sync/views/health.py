@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def sync_health(request):
+    return HttpResponse("")
