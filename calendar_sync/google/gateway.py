@@ -56,9 +56,17 @@ class RetryPolicy:
         self.cap = cap
 
     def delay(self, attempt, retry_after=None):
-        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        if retry_after:
-            return min(float(retry_after), self.cap)
+        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1).
+
+        ``Retry-After`` is honoured when it is a number of seconds; an HTTP-date (also legal) falls back to the
+        jittered exponential delay rather than crashing the caller.
+        """
+        try:
+            seconds = float(retry_after) if retry_after not in (None, "") else None
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is not None and seconds >= 0:
+            return min(seconds, self.cap)
         return min(self.cap, self.base * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
 
 
@@ -219,18 +227,35 @@ class Gateway:
             services[api] = service
         return service
 
-    def fetch_token(self, subject, scopes):
-        """Mint (or reuse) a delegated access token. Raises our typed errors."""
-        creds = self.credentials(subject, scopes)
-        if creds.valid:
-            return creds.token
+    def fetch_token(self, subject, scopes, *, fresh=False):
+        """Mint (or reuse) a delegated access token. Raises our typed errors.
+
+        ``fresh=True`` ignores a cached token and asks Google again (Test connection must prove that delegation
+        works *now*, not an hour ago); a fresh token then replaces the cached one, and a failure drops it.
+        """
+        if fresh:
+            cache_key = (subject.lower(), tuple(sorted(scopes)))
+            creds = self._base_credentials.with_scopes(list(scopes)).with_subject(subject)
+        else:
+            creds = self.credentials(subject, scopes)
+            if creds.valid:
+                return creds.token
         try:
             creds.refresh(google_auth_httplib2.Request(self._http()))
         except Exception as exc:  # noqa: BLE001 - mapped below
+            if fresh:
+                with self._credentials_lock:
+                    self._credentials.pop(cache_key, None)
+            if isinstance(exc, OSError | httplib2.HttpLib2Error):
+                self._local.http = None
             mapped = map_exception(exc)
             if mapped is None:
                 raise
             raise mapped from exc
+        if fresh:
+            with self._credentials_lock:
+                self._credentials[cache_key] = creds
+                self._credentials.move_to_end(cache_key)
         return creds.token
 
     # execution -----------------------------------------------------------------------------------------------
