@@ -163,13 +163,13 @@ def expand(event: dict, lo: dt.datetime | None = None, hi: dt.datetime | None = 
     """Expand a recurring event into occurrences overlapping (lo, hi).
 
     An occurrence is kept when its end is after ``lo`` and its start is before ``hi``. Expansion never
-    goes past ``hi`` or ``horizon`` (whichever is earlier) to keep open-ended series finite.
+    goes past ``hi`` (or ``horizon`` when there is no ``hi``) to keep open-ended series finite.
     """
     start = event.get("start") or {}
     end = event.get("end") or {}
     all_day = "date" in start
     zone = get_zone(start.get("timeZone") or default_zone)
-    stop = min([x for x in (hi, horizon) if x is not None], default=None)
+    stop = hi if hi is not None else horizon
 
     if all_day:
         first = parse_date(start["date"])

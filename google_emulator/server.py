@@ -221,13 +221,14 @@ class Emulator:
                 return dict(fault)
         return None
 
-    def _log(self, method: str, path: str, subject, status: int, api_method: str | None, query: str) -> None:
+    def _log(self, method: str, path: str, subject, status: int, api_method: str | None, query: str,
+             http_method: str | None = None) -> None:
         state = self.state
         with state.lock:
             state.request_seq += 1
             state.requests.append({"seq": state.request_seq, "method": method, "path": path, "subject": subject,
                                    "status": status, "time": time.time(), "api_method": api_method,
-                                   "query": query})
+                                   "query": query, "http_method": http_method or method})
 
     def _find_route(self, method: str, path: str):
         if path.startswith("/calendar/v3/"):
@@ -406,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = b""
         status, raw, headers, subject, api_method = emu.handle_google(method, path, query, raw_query, body,
                                                                       self.headers)
-        emu._log(method, path, subject, status, api_method, raw_query)
+        emu._log(method, path, subject, status, api_method, raw_query, self.command)
         self._send(status, raw, headers)
 
     def _send(self, status: int, raw: bytes, headers: dict) -> None:
