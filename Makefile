@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Demo: an emulated Google Workspace tenant, a seeded organization, the web app and one worker.
+DEMO_ENV := DEBUG=1 GOOGLE_API_ENDPOINT=http://127.0.0.1:8765 DNS_NAMESERVERS=127.0.0.1:8053 \
+	GOOGLE_SERVICE_ACCOUNT_FILE=$(CURDIR)/var/demo/service-account.json PUBLIC_BASE_URL=http://127.0.0.1:8000 \
+	DEMO_MODE=1 EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
 run: $(STAMP)
-	$(PY) manage.py rundemo
+	env $(DEMO_ENV) $(PY) manage.py rundemo
 
 # Browser tests need Debian's Chromium; installed here when missing and running as root.
 chromium:

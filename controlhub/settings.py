@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_q",
     "controlhub",
     "calendar_sync",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,165 @@
+"""Seed the demo: an emulated Google Workspace tenant with calendars, and the matching Calendar Hub org.
+
+Idempotent for the database; the emulator is in-memory, so its world is rebuilt on every run.
+"""
+
+import json
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+DOMAIN = "demo.example.com"
+ADMIN_EMAIL = f"admin@{DOMAIN}"
+ADMIN_PASSWORD = "demo-admin-pass"
+USER_EMAIL = f"ana@{DOMAIN}"
+USER_PASSWORD = "demo-user-pass"
+SCOPES = [
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/gmail.settings.basic",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+]
+PEOPLE = [
+    # email, given, family, locale, time zone, extra
+    ("admin", "Avery", "Admin", "en", "Europe/London", {"is_admin": True}),
+    ("ana", "Ana", "Martin", "fr", "Europe/Paris", {}),
+    ("bo", "Bo-ra", "Kim", "ko", "Asia/Seoul", {}),
+    ("carl", "Carl", "Jones", "en", "America/New_York", {}),
+    ("dee", "Dee", "Suspended", "en", "UTC", {"suspended": True}),
+]
+VERIFICATION_TOKEN = "demo-verification-token"
+
+
+class Emulator:
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+
+def _at(day, hour, minute=0, tz="Europe/Paris"):
+    local = datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute, tzinfo=ZoneInfo(tz))
+    return {"dateTime": local.isoformat(), "timeZone": tz}
+
+
+def demo_events(now):
+    """A believable week for Ana (Europe/Paris), relative to now."""
+    tz = ZoneInfo("Europe/Paris")
+    today = now.astimezone(tz).date()
+    soon = now.astimezone(tz).replace(second=0, microsecond=0) + timedelta(minutes=3)
+    events = [
+        {"summary": "Design review", "location": "https://demo.webex.com/meet/ana.martin",
+         "description": "Walk through the new onboarding flow.",
+         "start": {"dateTime": soon.isoformat(), "timeZone": "Europe/Paris"},
+         "end": {"dateTime": (soon + timedelta(minutes=30)).isoformat(), "timeZone": "Europe/Paris"},
+         "attendees": [{"email": USER_EMAIL, "responseStatus": "accepted"},
+                       {"email": f"bo@{DOMAIN}", "responseStatus": "accepted"},
+                       {"email": f"carl@{DOMAIN}", "responseStatus": "tentative"}]},
+        {"summary": "Daily stand-up", "location": "https://meet.google.com/abc-defg-hij",
+         "start": _at(today - timedelta(days=3), 9, 30), "end": _at(today - timedelta(days=3), 9, 45),
+         "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;COUNT=30"],
+         "attendees": [{"email": USER_EMAIL}, {"email": f"bo@{DOMAIN}"}, {"email": f"carl@{DOMAIN}"}]},
+        {"summary": "Customer call — Northwind",
+         "description": "Join Zoom Meeting\nhttps://us02web.zoom.us/j/81234567890?pwd=QWxhZGRpbjpvcGVu\n\nPasscode: 424242",
+         "start": _at(today + timedelta(days=1), 15), "end": _at(today + timedelta(days=1), 16),
+         "attendees": [{"email": USER_EMAIL}, {"email": "buyer@northwind.example"}]},
+        {"summary": "Sprint planning", "location": "@webex",
+         "start": _at(today + timedelta(days=2), 10), "end": _at(today + timedelta(days=2), 11, 30),
+         "attendees": [{"email": USER_EMAIL}, {"email": f"carl@{DOMAIN}"}]},
+        {"summary": "Teams sync with partner",
+         "description": "Microsoft Teams meeting\nJoin: https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ3%40thread.v2/0?context=%7b%22Tid%22%3a%221%22%7d",
+         "start": _at(today + timedelta(days=3), 14), "end": _at(today + timedelta(days=3), 14, 45)},
+        {"summary": "Company offsite", "start": {"date": (today + timedelta(days=6)).isoformat()},
+         "end": {"date": (today + timedelta(days=8)).isoformat()}},
+        {"summary": "1:1 with Bo-ra", "location": "sip:ana.martin@demo.webex.com",
+         "start": _at(today - timedelta(days=1), 11), "end": _at(today - timedelta(days=1), 11, 30)},
+    ]
+    return events
+
+
+class Command(BaseCommand):
+    help = "Seed the emulated Google tenant and the demo organization (used by `make run`)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--emulator", default=settings.GOOGLE_API_ENDPOINT or "http://127.0.0.1:8765")
+
+    def handle(self, *args, emulator, **options):
+        emu = Emulator(emulator)
+        self.seed_google(emu)
+        org = self.seed_org()
+        self.after_seed(emu, org)
+
+    # --- Google side ----------------------------------------------------------------------------------------
+    def seed_google(self, emu):
+        from datetime import UTC
+
+        emu.call("POST", "/_emulator/reset")
+        emu.call("POST", "/_emulator/tenants", {"domain": DOMAIN, "name": "Demo Company"})
+        for local, given, family, locale, tz, extra in PEOPLE:
+            emu.call("POST", "/_emulator/users", {
+                "email": f"{local}@{DOMAIN}", "given_name": given, "family_name": family,
+                "locale": locale, "time_zone": tz, "is_admin": False, "suspended": False, **extra})
+        key = emu.call("POST", "/_emulator/service-accounts", {"project_id": "calendar-hub-demo"})
+        key_path = settings.GOOGLE_SERVICE_ACCOUNT_FILE or str(settings.BASE_DIR / "var/demo/service-account.json")
+        import os
+
+        os.makedirs(os.path.dirname(key_path), exist_ok=True)
+        with open(key_path, "w") as fh:
+            json.dump(key, fh, indent=2)
+        os.chmod(key_path, 0o600)
+        emu.call("PUT", f"/_emulator/tenants/{DOMAIN}/delegation/{key['client_id']}", {"scopes": SCOPES})
+        emu.call("PUT", f"/_emulator/dns/{DOMAIN}/txt",
+                 {"values": [f"calendarhub-verification={VERIFICATION_TOKEN}", "v=spf1 -all"]})
+        now = datetime.now(UTC)
+        for event in demo_events(now):
+            emu.call("POST", f"/_emulator/users/{urllib.parse.quote(USER_EMAIL)}/events",
+                     {**event, "organizer": {"email": USER_EMAIL}})
+        start = int((now - timedelta(days=1)).timestamp() * 1000)
+        end = int((now + timedelta(days=4)).timestamp() * 1000)
+        emu.call("PUT", f"/_emulator/users/{urllib.parse.quote(f'bo@{DOMAIN}')}/vacation", {
+            "enableAutoReply": True, "responseSubject": "휴가 중", "responseBodyPlainText": "다음 주에 돌아옵니다.",
+            "startTime": str(start), "endTime": str(end)})
+        self.stdout.write(f"Emulated Google Workspace tenant {DOMAIN}: {len(PEOPLE)} users, client ID "
+                          f"{key['client_id']}, key in {key_path}")
+
+    # --- Calendar Hub side ----------------------------------------------------------------------------------
+    def seed_org(self):
+        from django.contrib.auth import get_user_model
+
+        from controlhub.models import Domain, Membership, Organization, Person
+        from controlhub.services.orgs import membership_set, organization_create
+
+        org = Organization.objects.filter(slug="demo").first()
+        if org is None:
+            org, _, _ = organization_create(name="Demo Company", admin_email=ADMIN_EMAIL,
+                                            admin_password=ADMIN_PASSWORD, slug="demo")
+        else:
+            admin = get_user_model().objects.get(username=ADMIN_EMAIL)
+            admin.set_password(ADMIN_PASSWORD)
+            admin.save()
+        membership = membership_set(organization=org, email=USER_EMAIL, role=Membership.Role.USER,
+                                    password=USER_PASSWORD)
+        Domain.objects.update_or_create(name=DOMAIN, defaults={"organization": org, "token": VERIFICATION_TOKEN})
+        for local, given, family, _locale, _tz, _extra in PEOPLE:
+            person, _ = Person.objects.get_or_create(
+                organization=org, email=f"{local}@{DOMAIN}", defaults={"name": f"{given} {family}"})
+            if person.email == USER_EMAIL and person.user_id is None:
+                person.user = membership.user
+                person.save(update_fields=["user"])
+        Person.objects.get_or_create(organization=org, email="ghost@demo.example.com",
+                                     defaults={"name": "Gus Ghost"})
+        self.stdout.write(f"Organization '{org.name}': admin {ADMIN_EMAIL} / {ADMIN_PASSWORD}, "
+                          f"user {USER_EMAIL} / {USER_PASSWORD}")
+        return org
+
+    def after_seed(self, emu, org):
+        """Run the real flows (domain verification, Test connection, activation) once they exist."""
