@@ -473,3 +473,26 @@ def delete_txt(emu, data, query, name):
 @route("GET", "/dns")
 def list_dns(emu, data, query):
     return {"records": dict(emu.state.dns)}
+
+
+@route("GET", "/config")
+def get_config(emu, data, query):
+    return {"allow_insecure_webhooks": emu.state.allow_insecure_webhooks}
+
+
+@route("PUT", "/config")
+def put_config(emu, data, query):
+    if "allow_insecure_webhooks" in data:
+        emu.state.allow_insecure_webhooks = bool(data["allow_insecure_webhooks"])
+    return get_config(emu, data, query)
+
+
+@route("POST", "/pushes/wait")
+def wait_pushes(emu, data, query):
+    """Block (up to ``timeout`` seconds) until queued push deliveries are finished or abandoned."""
+    emu.state.lock.release()
+    try:
+        idle = emu.wait_for_pushes(float(data.get("timeout", 5.0)))
+    finally:
+        emu.state.lock.acquire()
+    return {"idle": idle}

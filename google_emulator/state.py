@@ -60,7 +60,7 @@ def _b64url_decode(data: str) -> bytes:
 class State:
     def __init__(self, allow_insecure_webhooks: bool = False):
         self.lock = threading.RLock()
-        self.allow_insecure_webhooks = allow_insecure_webhooks
+        self.insecure_webhooks_default = allow_insecure_webhooks
         self.base_url = ""
         self._public_keys: dict[str, object] = {}
         self.push_hook = None  # callable(channel_snapshot, message_number, state) set by the server
@@ -70,6 +70,7 @@ class State:
 
     def reset(self) -> None:
         with self.lock:
+            self.allow_insecure_webhooks = self.insecure_webhooks_default
             self.clock_offset = 0.0
             self.seq = 0
             self.tenants: dict[str, dict] = {}
