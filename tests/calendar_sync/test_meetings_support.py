@@ -1,0 +1,71 @@
+"""Helpers for meetings/keyword/presence tests: people, subscriptions and encrypted Meeting rows."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_fields
+from calendar_sync.models import CalendarSubscription, Meeting
+from controlhub.models import Person
+
+_ids = itertools.count(1)
+
+
+def make_person(org, email, *, user=None, state=Person.CalendarState.ACTIVATED, **fields):
+    fields.setdefault("name", email.split("@")[0].capitalize())
+    return Person.objects.create(organization=org, email=email, user=user, calendar_state=state, **fields)
+
+
+def make_subscription(person, **fields):
+    fields.setdefault("last_synced_at", timezone.now())
+    return CalendarSubscription.objects.create(
+        organization=person.organization, person=person, calendar_id=person.email, **fields
+    )
+
+
+def make_meeting(subscription, *, title="Meeting", start=None, end=None, minutes=30, all_day=False,
+                 start_date=None, end_date=None, attendees=None, organizer_email=None, organizer_name="",
+                 join_url=None, join_provider="", event_id=None, status="confirmed", event_type="default",
+                 description="", location=""):
+    org = subscription.organization
+    event_id = event_id or f"ev{next(_ids):06d}"
+    if all_day:
+        start_date = start_date or timezone.now().date()
+        end_date = end_date or start_date + timedelta(days=1)
+        start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=UTC)
+        end = datetime(end_date.year, end_date.month, end_date.day, tzinfo=UTC)
+    else:
+        start = start or timezone.now() + timedelta(hours=1)
+        end = end or start + timedelta(minutes=minutes)
+    if attendees is None:
+        attendees = [
+            {"email": subscription.person.email, "name": subscription.person.name, "response_status": "accepted",
+             "organizer": True, "resource": False, "self": True},
+            {"email": "guest@example.com", "name": "Guest Example", "response_status": "needsAction",
+             "organizer": False, "resource": False, "self": False},
+        ]
+    organizer_email = organizer_email or subscription.person.email
+    values = {
+        "title": title, "description": description, "location": location, "attendees": attendees,
+        "organizer_email": organizer_email, "organizer_name": organizer_name or organizer_email,
+        "join_url": join_url,
+    }
+    cipher = cipher_for_writes(org)
+    enc = encrypt_fields(cipher, subscription_id=subscription.pk, google_event_id=event_id, values=values)
+    return Meeting.objects.create(
+        organization=org, subscription=subscription, google_event_id=event_id, start=start, end=end,
+        all_day=all_day, start_date=start_date if all_day else None, end_date=end_date if all_day else None,
+        status=status, event_type=event_type, is_organizer=organizer_email == subscription.person.email,
+        attendee_count=len(attendees), join_provider=join_provider, key_version=cipher.key_version, **enc,
+    )
+
+
+def test_helper_round_trip(org):
+    from calendar_sync.meeting_crypto import decrypt_fields
+
+    person = make_person(org, "helper@acme.test")
+    meeting = make_meeting(make_subscription(person), title="Réunion", join_url="https://x.webex.com/meet/a")
+    values = decrypt_fields(org, Meeting.objects.get(pk=meeting.pk))
+    assert values["title"] == "Réunion"
+    assert values["attendees"][1]["email"] == "guest@example.com"
