@@ -135,6 +135,46 @@ _ENTRIES = [
         _("Use a Workspace admin account for directory import, or check the account's privileges."),
     ),
     ErrorInfo(
+        "key_not_configured",
+        _("No service-account key"),
+        _("This deployment has no service-account key configured (GOOGLE_SERVICE_ACCOUNT_FILE) and your "
+          "organization has not uploaded its own key, so we cannot ask Google for anything."),
+        _("Upload your own service-account JSON key on Connect Google, or ask your operator to configure the "
+          "deployment's key."),
+        fix_url_name="onboarding",
+    ),
+    ErrorInfo(
+        "dns_nxdomain",
+        _("Domain not found in DNS"),
+        _("DNS says this domain does not exist (NXDOMAIN), so its TXT record cannot be read."),
+        _("Check the spelling of the domain, or wait until the domain is registered and its DNS is published."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "dns_record_missing",
+        _("Verification record not found"),
+        _("The domain exists, but it has no TXT record with our verification value."),
+        _("Add the TXT record shown on the Domains page at your DNS provider (host: the domain itself, often "
+          "written @), wait for it to propagate, then click Verify."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "dns_wrong_value",
+        _("Verification record has the wrong value"),
+        _("A calendarhub-verification TXT record exists on the domain, but its value is not the one we issued."),
+        _("Replace the TXT record's value with the exact value shown on the Domains page (copy it), then click "
+          "Verify."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "dns_timeout",
+        _("DNS did not answer"),
+        _("The DNS servers did not answer in time, so the record could not be checked."),
+        _("Try again in a few minutes; we also re-check automatically every hour."),
+        transient=True,
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
         "google_error",
         _("Unexpected Google error"),
         _("Google returned an error we did not expect."),

@@ -1,0 +1,398 @@
+"""Connecting an organization to Google Workspace: which key it uses, which scopes it must delegate, and the
+Test connection that names the exact fault.
+
+Test connection asks Google for a delegated token *per scope*, so "client not authorized at all" (no scope works)
+is told apart from "scope X missing" (the others work), then makes the calls the service will make. It runs in
+the background (``controlhub.tasks.onboarding``); the page polls the ``ConnectionTest`` row, which is saved after
+every check so progress is visible.
+
+References: https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority and
+https://support.google.com/a/answer/162106 (domain-wide delegation; changes can take up to 24 hours).
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from calendar_sync.google import errors as google_errors
+from calendar_sync.google.gateway import (
+    SCOPE_CALENDAR,
+    SCOPE_DIRECTORY_READONLY,
+    SCOPE_GMAIL_SETTINGS,
+    forget_gateways,
+)
+from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
+from controlhub.models import ConnectionTest, Organization
+from controlhub.services.google_connection import _own_key_aad, org_gateway
+from controlhub.services.keys import org_cipher
+from controlhub.services.orgs import audit_record
+
+logger = logging.getLogger(__name__)
+
+CORE_SCOPES = (SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS)
+
+API_TITLES = {
+    "calendar-json.googleapis.com": "Google Calendar API",
+    "gmail.googleapis.com": "Gmail API",
+    "admin.googleapis.com": "Admin SDK API",
+}
+
+
+@dataclass(frozen=True)
+class ScopeUse:
+    scope: str
+    permission: str
+    data: str
+    purpose: str
+
+
+SCOPE_USES = {
+    SCOPE_CALENDAR: ScopeUse(
+        SCOPE_CALENDAR,
+        _("See, edit, share and delete the calendars of activated users"),
+        _("Events of activated users (title, time, location, description, organizer, invitees, conference "
+          "details); calendar settings (locale, time zone); push notification channels."),
+        _("Show each user's meetings with a Join button, add join details to events whose location holds a "
+          "scheduling keyword, and keep the list current through push notifications and incremental sync."),
+    ),
+    SCOPE_GMAIL_SETTINGS: ScopeUse(
+        SCOPE_GMAIL_SETTINGS,
+        _("Read basic mail settings"),
+        _("The vacation responder settings only: on or off, start and end time. Never messages."),
+        _("Show users as out of office during their vacation responder's period."),
+    ),
+    SCOPE_DIRECTORY_READONLY: ScopeUse(
+        SCOPE_DIRECTORY_READONLY,
+        _("See the users of your domain (read-only)"),
+        _("Directory user records: primary email, name, suspended state."),
+        _("Import users from your Google directory instead of adding them one by one or from CSV. Only "
+          "requested when directory import is on."),
+    ),
+}
+
+CHECK_LABELS = {
+    "key": _("Service-account key"),
+    "token:" + SCOPE_CALENDAR: _("Delegated token for the Calendar scope"),
+    "token:" + SCOPE_GMAIL_SETTINGS: _("Delegated token for the Gmail settings scope"),
+    "token:" + SCOPE_DIRECTORY_READONLY: _("Delegated token for the Directory scope"),
+    "calendar_settings": _("Read calendar settings (locale and time zone)"),
+    "events_list": _("List events of the primary calendar"),
+    "gmail_vacation": _("Read Gmail out-of-office settings"),
+    "directory_user": _("Look up the test account in the Google directory"),
+}
+
+# Errors that do not depend on the scope asked for: once one appears, asking for other scopes tells us nothing.
+_ACCOUNT_WIDE = (
+    google_errors.UserNotFound,
+    google_errors.UserDeleted,
+    google_errors.InvalidKey,
+    google_errors.ClockSkew,
+    google_errors.GoogleUnavailable,
+    google_errors.InvalidKeyFile,
+)
+
+
+def org_scopes(organization):
+    """The scopes this org must delegate, in the order Google Admin shows them."""
+    scopes = list(CORE_SCOPES)
+    if organization.directory_import_enabled:
+        scopes.append(SCOPE_DIRECTORY_READONLY)
+    return scopes
+
+
+def org_scopes_line(organization):
+    """One comma-separated line, exactly what Google Admin's "OAuth scopes" box wants."""
+    return ",".join(org_scopes(organization))
+
+
+def api_title(service):
+    title = API_TITLES.get(service)
+    return f"{title} ({service})" if title else service
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    source: str  # "own" | "deployment" | "none"
+    client_id: str = ""
+    client_email: str = ""
+    key_id: str = ""
+    problem: str = ""
+
+    @property
+    def configured(self):
+        return self.source != "none"
+
+
+def org_key_status(organization):
+    """Which key the org uses, described without any private material."""
+    if organization.own_key_ciphertext:
+        return KeyStatus(
+            "own",
+            client_id=organization.own_key_client_id,
+            client_email=organization.own_key_client_email,
+            key_id=organization.own_key_id,
+        )
+    path = settings.GOOGLE_SERVICE_ACCOUNT_FILE
+    if not path:
+        return KeyStatus("none")
+    try:
+        key = load_service_account_file(path)
+    except google_errors.InvalidKeyFile as exc:
+        return KeyStatus("none", problem=str(exc))
+    return KeyStatus("deployment", client_id=key.client_id, client_email=key.client_email, key_id=key.private_key_id)
+
+
+# --- writes ------------------------------------------------------------------------------------------------
+def _reset_setup(organization):
+    organization.setup_state = Organization.SetupState.NOT_SET_UP
+    organization.setup_checked_at = None
+
+
+@transaction.atomic
+def own_key_upload(*, organization, data, actor=None):
+    """Validate and store the org's own service-account key, encrypted. Raises ``InvalidKeyFile`` with a precise
+    message; the private key is never logged, echoed or audited."""
+    key = parse_service_account_key(data)
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    replaced = bool(organization.own_key_ciphertext)
+    organization.own_key_ciphertext = org_cipher(organization).encrypt(
+        key.to_json(), aad=_own_key_aad(organization)
+    )
+    organization.own_key_client_id = key.client_id
+    organization.own_key_client_email = key.client_email
+    organization.own_key_id = key.private_key_id
+    organization.own_key_uploaded_at = timezone.now()
+    _reset_setup(organization)
+    organization.save()
+    audit_record(
+        organization=organization, actor=actor, action="google.own_key.replaced" if replaced else "google.own_key.uploaded",
+        target=organization, detail={"client_id": key.client_id, "client_email": key.client_email, "key_id": key.private_key_id},
+    )
+    transaction.on_commit(forget_gateways)
+    return organization
+
+
+@transaction.atomic
+def own_key_remove(*, organization, actor=None):
+    """Forget the org's own key; the deployment's key is used again."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if not organization.own_key_ciphertext:
+        return organization
+    detail = {"client_id": organization.own_key_client_id, "key_id": organization.own_key_id}
+    organization.own_key_ciphertext = None
+    organization.own_key_client_id = ""
+    organization.own_key_client_email = ""
+    organization.own_key_id = ""
+    organization.own_key_uploaded_at = None
+    _reset_setup(organization)
+    organization.save()
+    audit_record(organization=organization, actor=actor, action="google.own_key.removed", target=organization,
+                 detail=detail)
+    transaction.on_commit(forget_gateways)
+    return organization
+
+
+@transaction.atomic
+def onboarding_settings_update(*, organization, directory_import_enabled, delegation_changed_at, actor=None):
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    changes = {}
+    if organization.directory_import_enabled != directory_import_enabled:
+        changes["directory_import_enabled"] = directory_import_enabled
+        organization.directory_import_enabled = directory_import_enabled
+        _reset_setup(organization)  # the scopes line changed: the last test no longer proves anything
+    if organization.delegation_changed_at != delegation_changed_at:
+        changes["delegation_changed_at"] = delegation_changed_at.isoformat() if delegation_changed_at else None
+        organization.delegation_changed_at = delegation_changed_at
+    if changes:
+        organization.save()
+        audit_record(organization=organization, actor=actor, action="google.settings.updated", target=organization,
+                     detail=changes)
+    return organization
+
+
+@transaction.atomic
+def connection_test_start(*, organization, test_email, actor=None):
+    """Queue a Test connection; the page polls the returned row. Never talks to Google itself."""
+    from django_q.tasks import async_task
+
+    test = ConnectionTest.objects.create(
+        organization=organization, started_by=actor if actor and actor.is_authenticated else None,
+        test_email=test_email.strip().lower(), results=_planned_checks(organization),
+    )
+    Organization.objects.filter(pk=organization.pk).update(setup_state=Organization.SetupState.TESTING)
+    organization.setup_state = Organization.SetupState.TESTING
+    audit_record(organization=organization, actor=actor, action="google.connection_test.started", target=test,
+                 detail={"test_email": test.test_email})
+    transaction.on_commit(lambda: async_task("controlhub.tasks.onboarding.connection_test_run", test.pk))
+    return test
+
+
+def _planned_checks(organization):
+    checks = ["key"] + ["token:" + scope for scope in org_scopes(organization)]
+    checks += ["calendar_settings", "events_list", "gmail_vacation"]
+    if organization.directory_import_enabled:
+        checks.append("directory_user")
+    return [{"check": c, "label": str(CHECK_LABELS[c]), "status": "pending", "code": "", "detail": ""} for c in checks]
+
+
+def connection_test_progress(test):
+    """(finished checks, total checks) for the progress bar."""
+    total = len(test.results) or 1
+    return sum(1 for r in test.results if r.get("status") != "pending"), total
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, test):
+        self.test = test
+        self.results = {r["check"]: r for r in test.results}
+
+    def set(self, check, status, *, code="", detail=""):
+        row = self.results[check]
+        row.update(status=status, code=code, detail=str(detail)[:1000])
+        self.test.results = list(self.results.values())
+        self.test.save(update_fields=["results"])
+
+    def fail(self, check, exc, *, code=None, detail=None):
+        self.set(check, "fail", code=code or getattr(exc, "error_code", "google_error"),
+                 detail=detail if detail is not None else _describe(exc))
+
+    def skip_pending(self, detail):
+        for check, row in self.results.items():
+            if row["status"] == "pending":
+                self.set(check, "skip", detail=detail)
+
+
+def _describe(exc):
+    if isinstance(exc, google_errors.ApiDisabled):
+        project = f" (project {exc.project})" if exc.project else ""
+        return f"{api_title(exc.api) if exc.api else 'A Google API'} is disabled in the Cloud project{project}."
+    return getattr(exc, "message", "") or str(exc)
+
+
+def connection_test_run(*, test_id):
+    """Run every check of one Test connection and record the org's setup state. Idempotent per test row."""
+    test = ConnectionTest.objects.select_related("organization").get(pk=test_id)
+    if test.state == ConnectionTest.State.DONE:
+        return test
+    org = test.organization
+    test.state = ConnectionTest.State.RUNNING
+    test.save(update_fields=["state"])
+    run = _Run(test)
+    try:
+        _run_checks(run, org, test.test_email)
+    except Exception as exc:  # noqa: BLE001 - an unexpected crash must still finish the row
+        logger.exception("connection test %s crashed", test.pk)
+        pending = [c for c, r in run.results.items() if r["status"] == "pending"]
+        if pending:
+            run.fail(pending[0], exc, code="google_error", detail=exc.__class__.__name__)
+        run.skip_pending(str(_("Not tried: fix the problem above first.")))
+    return _finish(test, org)
+
+
+@transaction.atomic
+def _finish(test, org):
+    ok = bool(test.results) and all(r["status"] == "pass" for r in test.results)
+    now = timezone.now()
+    test.state = ConnectionTest.State.DONE
+    test.ok = ok
+    test.finished_at = now
+    test.save(update_fields=["state", "ok", "finished_at", "results"])
+    state = Organization.SetupState.READY if ok else Organization.SetupState.FAILING
+    Organization.objects.filter(pk=org.pk).update(setup_state=state, setup_checked_at=now)
+    failed = [r["code"] for r in test.results if r["status"] == "fail"]
+    audit_record(organization=org, actor=test.started_by, action="google.connection_test.finished", target=test,
+                 detail={"ok": ok, "failed": failed, "test_email": test.test_email})
+    return test
+
+
+def _run_checks(run, org, email):
+    not_tried = str(_("Not tried: fix the problem above first."))
+    try:
+        gateway = org_gateway(org)
+    except google_errors.InvalidKeyFile as exc:
+        code = "key_invalid" if org.own_key_ciphertext or settings.GOOGLE_SERVICE_ACCOUNT_FILE else "key_not_configured"
+        run.fail("key", exc, code=code)
+        run.skip_pending(not_tried)
+        return
+    key = gateway.key
+    run.set("key", "pass", detail=f"{key.client_email} · key {key.private_key_id[:12]}")
+
+    scopes = org_scopes(org)
+    granted, refused = [], {}
+    for scope in scopes:
+        try:
+            gateway.fetch_token(email, [scope], fresh=True)
+        except _ACCOUNT_WIDE as exc:
+            run.fail("token:" + scope, exc)
+            run.skip_pending(not_tried)
+            return
+        except (google_errors.DelegationNotAuthorized, google_errors.ScopeNotAuthorized) as exc:
+            refused[scope] = exc
+        except google_errors.GoogleError as exc:
+            run.fail("token:" + scope, exc)
+            run.skip_pending(not_tried)
+            return
+        else:
+            granted.append(scope)
+            run.set("token:" + scope, "pass")
+    for scope, exc in refused.items():
+        if not granted:
+            run.fail("token:" + scope, exc, code="delegation_not_authorized",
+                     detail=f"Client ID {key.client_id} is not authorized for {scope}. Google said: {_describe(exc)}")
+        else:
+            run.fail("token:" + scope, exc, code="scope_missing",
+                     detail=f"Scope {scope} is not authorized for client ID {key.client_id}; the other scopes work.")
+
+    needs = {
+        "calendar_settings": SCOPE_CALENDAR,
+        "events_list": SCOPE_CALENDAR,
+        "gmail_vacation": SCOPE_GMAIL_SETTINGS,
+        "directory_user": SCOPE_DIRECTORY_READONLY,
+    }
+    calls = {
+        "calendar_settings": lambda: _calendar_settings(gateway, email),
+        "events_list": lambda: _events_list(gateway, email),
+        "gmail_vacation": lambda: _vacation(gateway, email),
+        "directory_user": lambda: _directory_user(gateway, email),
+    }
+    for check, call in calls.items():
+        if check not in run.results:
+            continue
+        if needs[check] not in granted:
+            run.set(check, "skip", detail=str(_("Not tried: the scope it needs is not authorized.")))
+            continue
+        try:
+            detail = call()
+        except google_errors.GoogleError as exc:
+            run.fail(check, exc)
+            if isinstance(exc, _ACCOUNT_WIDE):
+                run.skip_pending(not_tried)
+                return
+        else:
+            run.set(check, "pass", detail=detail)
+
+
+def _calendar_settings(gateway, email):
+    locale = gateway.calendar_setting(email, "locale")
+    tz = gateway.calendar_setting(email, "timezone")
+    return f"locale {locale or 'en'}, time zone {tz or 'UTC'}"
+
+
+def _events_list(gateway, email):
+    page = gateway.events_list(email, "primary", maxResults=5)
+    return f"{len(page.get('items', []))} event(s) on the first page"
+
+
+def _vacation(gateway, email):
+    vacation = gateway.vacation_get(email)
+    return "vacation responder on" if vacation.get("enableAutoReply") else "vacation responder off"
+
+
+def _directory_user(gateway, email):
+    user = gateway.directory_user(email, email)
+    return f"{user.get('primaryEmail', email)} found"
