@@ -1,0 +1,71 @@
+"""Fixtures of the sync engine tests: activated people on an emulated tenant, and the DB-vs-Google check."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from calendar_sync.meeting_crypto import decrypt_fields
+from calendar_sync.models import Meeting
+from calendar_sync.services.sync import sync_window
+from controlhub.models import Person
+
+
+@pytest.fixture
+def activated(org, google_tenant):
+    """Make an activated person of ``org`` for an emulated user (created in the tenant if needed)."""
+
+    def _make(email="ana@acme.test", **fields):
+        if email not in ("ana@acme.test", "bo@acme.test", "admin@acme.test"):
+            google_tenant.user(email, **fields)
+        return Person.objects.create(organization=org, email=email, calendar_state=Person.CalendarState.ACTIVATED)
+
+    return _make
+
+
+def iso(value):
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def google_truth(google, email):
+    """{event id: (title, start UTC, end UTC)} of the emulator's expanded instances inside our window."""
+    start, end = sync_window()
+    items = google.expanded(email, iso(start), iso(end))["items"]
+    truth = {}
+    for ev in items:
+        truth[ev["id"]] = ev.get("summary")
+    return truth
+
+
+def mirror(person):
+    """{event id: title} of our decrypted rows for ``person``."""
+    rows = Meeting.objects.filter(subscription__person=person)
+    return {m.google_event_id: decrypt_fields(person.organization, m, ("title",))["title"] for m in rows}
+
+
+def assert_mirrors(google, person):
+    truth = google_truth(google, person.email)
+    assert mirror(person) == truth
+    return truth
+
+
+def event_at(summary, start, minutes=60, tz="UTC", **extra):
+    """An emulator event body with a timed start in zone ``tz``."""
+    end = start + dt.timedelta(minutes=minutes)
+    return {"summary": summary, "start": {"dateTime": start.isoformat(), "timeZone": tz},
+            "end": {"dateTime": end.isoformat(), "timeZone": tz}, **extra}
+
+
+def soon(hours=2):
+    return (timezone.now() + dt.timedelta(hours=hours)).replace(microsecond=0, second=0, minute=0)
+
+
+@pytest.fixture(autouse=True)
+def _valid_master_key(settings):
+    """tests/settings.py's default ENCRYPTION_KEYS decodes to 31 bytes; use a valid 32-byte master key here."""
+    from controlhub.services.keys import forget_ciphers
+
+    settings.ENCRYPTION_KEYS = "t1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
+    forget_ciphers()
+    yield
+    forget_ciphers()

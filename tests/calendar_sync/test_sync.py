@@ -1,0 +1,139 @@
+"""Full and incremental sync against the emulator, compared with the emulator's own truth."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from calendar_sync.meeting_crypto import decrypt_fields
+from calendar_sync.models import CalendarSubscription, Meeting
+from calendar_sync.services.subscriptions import subscription_run, subscription_start
+from tests.calendar_sync.conftest import assert_mirrors, event_at, soon
+
+pytestmark = pytest.mark.django_db
+
+
+def sync(person):
+    return subscription_run(subscription_id=CalendarSubscription.objects.get(person=person).pk)
+
+
+def test_full_then_incremental_create_move_rename_delete(google, activated):
+    ana = activated("ana@acme.test")
+    a = google.create_event(ana.email, event_at("Budget review", soon(), attendees=[
+        {"email": "bo@acme.test", "displayName": "Bo", "responseStatus": "accepted"}],
+        location="https://acme.webex.com/meet/ana"))
+    b = google.create_event(ana.email, event_at("Standup", soon(26)))
+    outcome = subscription_start(person_id=ana.pk)
+    assert outcome.full and outcome.calls == 1
+    assert_mirrors(google, ana)
+    row = Meeting.objects.get(google_event_id=a["id"])
+    assert row.join_provider == "webex" and row.attendee_count == 1
+    values = decrypt_fields(ana.organization, row)
+    assert values["join_url"] == "https://acme.webex.com/meet/ana"
+    assert values["attendees"][0]["email"] == "bo@acme.test"
+
+    google.patch_event(ana.email, a["id"], {"summary": "Budget review (moved)", **{
+        k: v for k, v in event_at("x", soon(50)).items() if k in ("start", "end")}})
+    google.delete_event(ana.email, b["id"])
+    c = google.create_event(ana.email, event_at("New one", soon(5)))
+    outcome = sync(ana)
+    assert not outcome.full and outcome.calls == 1
+    truth = assert_mirrors(google, ana)
+    assert set(truth) == {a["id"], c["id"]}
+    assert Meeting.objects.get(google_event_id=a["id"]).start == soon(50)
+
+
+def test_recurring_series_with_moved_and_cancelled_instance(google, activated):
+    ana = activated("ana@acme.test")
+    first = soon(3)
+    series = google.create_event(ana.email, event_at("Weekly", first, tz="Europe/Paris",
+                                                     recurrence=["RRULE:FREQ=DAILY;COUNT=10"]))
+    subscription_start(person_id=ana.pk)
+    truth = assert_mirrors(google, ana)
+    assert len(truth) == 10
+    ids = sorted(truth)
+    google.delete_event(ana.email, ids[2])
+    google.patch_event(ana.email, ids[4], {k: v for k, v in event_at("Weekly", first + dt.timedelta(days=4, hours=2),
+                                                                      tz="Europe/Paris").items()
+                                           if k in ("start", "end")} | {"summary": "Weekly (moved)"})
+    sync(ana)
+    truth = assert_mirrors(google, ana)
+    assert len(truth) == 9 and ids[2] not in truth
+    moved = Meeting.objects.get(google_event_id=ids[4])
+    assert moved.recurring_event_id == series["id"] and moved.original_start is not None
+    google.delete_event(ana.email, series["id"])
+    sync(ana)
+    assert_mirrors(google, ana)
+    assert not Meeting.objects.filter(recurring_event_id=series["id"]).exists()
+
+
+def test_all_day_and_window_edges_in_several_time_zones(google, activated):
+    ana = activated("ana@acme.test")
+    from calendar_sync.services.sync import sync_window
+
+    start, end = sync_window()
+    day = (timezone.now() + dt.timedelta(days=2)).date()
+    google.create_event(ana.email, {"summary": "Holiday", "start": {"date": day.isoformat()},
+                                    "end": {"date": (day + dt.timedelta(days=1)).isoformat()}})
+    for tz in ("Pacific/Auckland", "America/Los_Angeles", "Asia/Seoul"):
+        google.create_event(ana.email, event_at(f"edge-start {tz}", start - dt.timedelta(minutes=30), tz=tz))
+        google.create_event(ana.email, event_at(f"edge-end {tz}", end - dt.timedelta(minutes=30), tz=tz))
+        google.create_event(ana.email, event_at(f"outside {tz}", start - dt.timedelta(hours=3), tz=tz))
+        google.create_event(ana.email, event_at(f"after {tz}", end + dt.timedelta(minutes=1), tz=tz))
+    subscription_start(person_id=ana.pk)
+    truth = assert_mirrors(google, ana)
+    titles = set(truth.values())
+    assert "Holiday" in titles and not any(t.startswith(("outside", "after")) for t in titles)
+    holiday = Meeting.objects.get(all_day=True)
+    assert holiday.start_date == day and holiday.end_date == day + dt.timedelta(days=1)
+    # An instance moved out of the window by an incremental change is deleted.
+    edge = next(i for i, t in truth.items() if t == "edge-end Asia/Seoul")
+    google.patch_event(ana.email, edge, {k: v for k, v in event_at("x", end + dt.timedelta(days=3)).items()
+                                         if k in ("start", "end")})
+    sync(ana)
+    assert_mirrors(google, ana)
+
+
+def test_sync_token_invalidated_mid_life_resyncs_without_duplicates(google, activated):
+    ana = activated("ana@acme.test")
+    a = google.create_event(ana.email, event_at("Keep", soon()))
+    b = google.create_event(ana.email, event_at("Drop", soon(4)))
+    subscription_start(person_id=ana.pk)
+    google.delete_event(ana.email, b["id"])
+    google.invalidate_sync_tokens(ana.email)
+    google.patch_event(ana.email, a["id"], {"summary": "Keep (renamed)"})
+    outcome = sync(ana)
+    assert outcome.full
+    truth = assert_mirrors(google, ana)
+    assert list(truth.values()) == ["Keep (renamed)"]
+    assert Meeting.objects.count() == 1
+
+
+def test_unchanged_events_are_skipped_by_etag(google, activated):
+    ana = activated("ana@acme.test")
+    for i in range(5):
+        google.create_event(ana.email, event_at(f"E{i}", soon(i + 1)))
+    subscription_start(person_id=ana.pk)
+    google.invalidate_sync_tokens(ana.email)
+    outcome = sync(ana)
+    assert outcome.full and outcome.skipped == 5 and outcome.upserted == 0
+
+
+def test_google_503_storm_backs_off_then_converges(google, activated, settings):
+    settings.GOOGLE_RETRY_ATTEMPTS = 2
+    ana = activated("ana@acme.test")
+    google.create_event(ana.email, event_at("Storm", soon()))
+    google.fault(path_regex="/events$", method="GET", status=503, count=100)
+    subscription_start(person_id=ana.pk)
+    sub = CalendarSubscription.objects.get(person=ana)
+    assert sub.attempts == 1 and "google_unavailable" in sub.last_error
+    assert sub.next_sync_at > timezone.now() and sub.lease_until is None
+    for _ in range(6):
+        sync(ana)
+    sub.refresh_from_db()
+    assert sub.state == CalendarSubscription.State.FAILING and sub.attempts >= 4
+    google.clear_faults()
+    sync(ana)
+    sub.refresh_from_db()
+    assert sub.state == CalendarSubscription.State.ACTIVE and sub.attempts == 0 and sub.last_error == ""
+    assert_mirrors(google, ana)
