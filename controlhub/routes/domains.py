@@ -3,5 +3,7 @@ from django.urls import path
 from controlhub.views import domains as views
 
 urlpatterns = [
-    path("", views.index, name="domains"),
+    path("", views.DomainListView.as_view(), name="domains"),
+    path("<int:pk>/verify/", views.DomainVerifyView.as_view(), name="domain_verify"),
+    path("<int:pk>/remove/", views.DomainRemoveView.as_view(), name="domain_remove"),
 ]
