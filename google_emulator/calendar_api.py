@@ -182,6 +182,7 @@ def commit(state: State, cal: dict, ev: dict) -> dict:
     ev["updated"] = rfc3339_ms(now)
     cal["events"][ev["id"]] = ev
     cal["seqs"][ev["id"]] = seq
+    cal["updated"] = ev["updated"]
     changes = state.stats["changes"]
     changes.append({"email": cal["id"], "event_id": ev["id"], "committed_at": time.time()})
     if len(changes) > 200_000:
@@ -584,6 +585,8 @@ def _filters(ctx):
     shared = [p.split("=", 1) for p in ctx.qall("sharedExtendedProperty") if "=" in p]
     types = [t for t in ctx.qall("eventTypes") if t]
     updated_min = _parse_bound(ctx, "updatedMin")
+    if not (q or ical or priv or shared or types or updated_min is not None):
+        return None, False
 
     def match(ev: dict) -> bool:
         if types and ev.get("eventType", "default") not in types:
@@ -677,7 +680,7 @@ def _events_response(state: State, cal: dict, role: str, ctx, items: list[dict],
                      max_results: int) -> dict:
     offset = page_state.get("o", 0)
     page = items[offset:offset + max_results]
-    updated = max((cal["events"][i]["updated"] for i in cal["events"]), default=rfc3339_ms(state.now()))
+    updated = cal.get("updated") or rfc3339_ms(state.now())
     resp = {
         "kind": "calendar#events",
         "etag": f'"{page_state["s"]}"',

@@ -302,7 +302,7 @@ class Emulator:
                     state.stats["calls_by_subject"].get(ctx.subject or ctx.token.get("service_account"), 0) + 1)
                 state.stats["calls_by_method"][api_method] = state.stats["calls_by_method"].get(api_method, 0) + 1
                 status, payload = fn(ctx, *args)
-                raw = b"" if payload is None else json.dumps(payload).encode()
+                raw = b"" if payload is None else state.encode(payload)
             return status, raw, {}, ctx.subject, api_method
         except ApiError as err:
             return err.code, json.dumps(err.body()).encode(), err.headers, ctx.subject, api_method

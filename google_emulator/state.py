@@ -70,6 +70,7 @@ class State:
 
     def reset(self) -> None:
         with self.lock:
+            self._json_cache: dict[int, tuple[dict, str]] = {}
             self.allow_insecure_webhooks = self.insecure_webhooks_default
             self.clock_offset = 0.0
             self.seq = 0
@@ -109,6 +110,27 @@ class State:
             for k in self.PERSISTED:
                 if k in data:
                     setattr(self, k, data[k])
+
+    def encode(self, payload) -> bytes:
+        """JSON-encode a response; event collections reuse the cached encoding of unchanged events.
+
+        Stored events are never mutated after commit (every change stores a new dict), so an identity
+        check is enough to validate a cache entry.
+        """
+        if isinstance(payload, dict) and payload.get("kind") == "calendar#events" and "items" in payload:
+            head = json.dumps({k: v for k, v in payload.items() if k != "items"})
+            cache = self._json_cache
+            if len(cache) > 100_000:
+                cache.clear()
+            parts = []
+            for ev in payload["items"]:
+                hit = cache.get(id(ev))
+                if hit is None or hit[0] is not ev:
+                    hit = (ev, json.dumps(ev))
+                    cache[id(ev)] = hit
+                parts.append(hit[1])
+            return (head[:-1] + ', "items": [' + ",".join(parts) + "]}").encode()
+        return json.dumps(payload).encode()
 
     # ------------------------------------------------------------ clock
 
