@@ -85,3 +85,24 @@ def forget_ciphers():
     with _lock:
         _ciphers.clear()
     _keyring_cache.clear()
+
+
+# --- rotation helpers -----------------------------------------------------------------------------------------
+def org_data_keys_rewrap():
+    """Re-wrap every org data key not wrapped by the primary master key (after a new one is put first in
+    ``ENCRYPTION_KEYS``). The data keys themselves do not change, so no data is re-encrypted. Returns the count."""
+    ring = master_keyring()
+    count = 0
+    for row in OrgDataKey.objects.all().order_by("pk"):
+        if ring.needs_rewrap(row.wrapped):
+            with transaction.atomic():
+                OrgDataKey.objects.filter(pk=row.pk, wrapped=row.wrapped).update(
+                    wrapped=ring.rewrap(row.wrapped, context=_context(row.organization_id))
+                )
+            count += 1
+    return count
+
+
+def org_data_key_latest_version(organization):
+    row = OrgDataKey.objects.filter(organization=organization).order_by("-version").first()
+    return row.version if row else None
