@@ -1,0 +1,420 @@
+"""Calendar activation of people: Off → Pending activation → Activated | Error.
+
+Every transition is a function here and writes a ``PersonHistory`` entry (who, when, why); nothing else assigns
+``Person.calendar_state``. Rules (seed "Activating users for Calendar access"):
+
+- a person can be activated only if their email's domain is verified by the organization, or they verified
+  their own email by signing in; and the organization's Google connection is ready;
+- activation starts a background validation (``person_validate``) that proves we can act as the user: a
+  delegated token for the core scopes, the user's calendar settings (locale, time zone) and a read of the
+  primary calendar (``events.list maxResults=1``);
+- transient failures are retried with backoff (``next_retry_at``), then become an error after
+  ``MAX_ATTEMPTS``; permanent failures wait for the admin (Reactivate);
+- only activated people's calendars are ever accessed: the sync engine is started on success
+  (``calendar_sync.tasks.subscription_start``) and stopped, its data purged, on deactivation.
+
+Google calls per validation: 1 token request (both scopes at once) + ``settings.list`` (one call returns both
+``locale`` and ``timezone``, instead of two ``settings.get``) + ``events.list``; the two Calendar calls reuse
+the same token. https://developers.google.com/workspace/calendar/api/v3/reference/settings/list
+"""
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calendar_sync.google import errors as google_errors
+from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
+from controlhub.errors import error_info
+from controlhub.models import BulkJob, Domain, Organization, Person, PersonHistory
+from controlhub.services.orgs import audit_record
+
+logger = logging.getLogger(__name__)
+
+CORE_SCOPES = (SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS)
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60
+RETRY_CAP_SECONDS = 3600
+# A pending person whose validation task vanished (broker restart) is picked up again after this long.
+STALE_PENDING_AFTER = dt.timedelta(minutes=15)
+BULK_CHUNK = 500
+
+VALIDATE_TASK = "controlhub.tasks.people.person_validate"
+SUBSCRIPTION_START_TASK = "calendar_sync.tasks.subscription_start"
+SUBSCRIPTION_STOP_TASK = "calendar_sync.tasks.subscription_stop"
+
+State = Person.CalendarState
+
+# History messages are stored as written (the code column carries the machine-readable part).
+MSG_ENABLED = "Service enabled"
+MSG_VALIDATION = "Validation started"
+MSG_ACTIVATED = "Activated"
+MSG_REACTIVATE = "Reactivation requested"
+MSG_DISABLED = "Service disabled"
+
+
+def _enqueue(func, *args):
+    """Enqueue a task by dotted path once the current transaction commits (tasks read the committed row)."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args))
+
+
+def _actor(actor):
+    return actor if (actor is not None and getattr(actor, "is_authenticated", False)) else None
+
+
+def _history(person, message, *, code="", actor=None, at=None):
+    return PersonHistory.objects.create(
+        person=person, message=message[:300], code=code, actor=_actor(actor), at=at or timezone.now()
+    )
+
+
+def retry_delay(attempt):
+    """Seconds before retry number ``attempt`` (1, 2, …): 1 min, 2, 4, 8, … capped at 1 h."""
+    return min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+
+
+# --- preconditions ------------------------------------------------------------------------------------------
+class _OrgFacts:
+    """What the preconditions need about an organization, read once per request or bulk job."""
+
+    def __init__(self, organization):
+        self.ready = organization.setup_state == Organization.SetupState.READY
+        rows = Domain.objects.filter(organization=organization).values_list("name", "state")
+        self.verified = {name.lower() for name, state in rows if state == Domain.State.VERIFIED}
+        self.known = {name.lower() for name, _state in rows}
+
+    def blocker(self, email, email_verified_at):
+        """The error code that prevents activation, or ``""``."""
+        if not self.ready:
+            return "org_not_connected"
+        if email_verified_at is not None:
+            return ""
+        domain = email.rsplit("@", 1)[-1].lower()
+        if domain in self.verified:
+            return ""
+        return "domain_not_verified" if domain in self.known else "email_not_verified"
+
+
+def activation_blocker(person):
+    """Why ``person`` cannot be activated now (an error code), or ``""`` if they can."""
+    return _OrgFacts(person.organization).blocker(person.email, person.email_verified_at)
+
+
+def _set_state(person, state, **fields):
+    now = timezone.now()
+    person.calendar_state = state
+    person.state_changed_at = now
+    for name, value in fields.items():
+        setattr(person, name, value)
+    person.save(update_fields=["calendar_state", "state_changed_at", *fields])
+
+
+def _start(person, *, actor, facts):
+    """Shared tail of activate/reactivate: check preconditions, then Pending + validation, or Error."""
+    blocker = facts.blocker(person.email, person.email_verified_at)
+    if blocker:
+        _set_state(person, State.ERROR, error_code=blocker, error_detail="", activation_attempts=0,
+                   next_retry_at=None)
+        _history(person, f"Error: {blocker}", code=blocker, actor=actor)
+        return person
+    _set_state(person, State.PENDING, error_code="", error_detail="", activation_attempts=0, next_retry_at=None)
+    _history(person, MSG_VALIDATION, actor=actor)
+    _enqueue(VALIDATE_TASK, person.pk)
+    return person
+
+
+@transaction.atomic
+def person_activate(*, person, actor=None):
+    """Off (or Error) → Pending activation, and a background validation; or Error if a precondition fails."""
+    person = Person.objects.select_related("organization").get(pk=person.pk)
+    if person.calendar_state in (State.PENDING, State.ACTIVATED):
+        return person
+    _history(person, MSG_ENABLED, actor=actor)
+    audit_record(organization=person.organization, actor=actor, action="person.activate", target=person)
+    return _start(person, actor=actor, facts=_OrgFacts(person.organization))
+
+
+@transaction.atomic
+def person_reactivate(*, person, actor=None):
+    """Try again after an error (or after the admin fixed something): a fresh validation with attempts reset."""
+    person = Person.objects.select_related("organization").get(pk=person.pk)
+    if person.calendar_state == State.OFF:
+        return person_activate(person=person, actor=actor)
+    _history(person, MSG_REACTIVATE, actor=actor)
+    audit_record(organization=person.organization, actor=actor, action="person.reactivate", target=person)
+    return _start(person, actor=actor, facts=_OrgFacts(person.organization))
+
+
+@transaction.atomic
+def person_deactivate(*, person, actor=None):
+    """Any state → Off. Channels are stopped and synced data purged by the sync engine; history is kept."""
+    person = Person.objects.select_related("organization").get(pk=person.pk)
+    if person.calendar_state == State.OFF:
+        return person
+    was_activated = person.calendar_state == State.ACTIVATED
+    _set_state(person, State.OFF, error_code="", error_detail="", activation_attempts=0, next_retry_at=None)
+    _history(person, MSG_DISABLED, actor=actor)
+    audit_record(organization=person.organization, actor=actor, action="person.deactivate", target=person)
+    # Stop even if not (yet) activated: a validation racing with this call may have started a subscription.
+    _enqueue(SUBSCRIPTION_STOP_TASK, person.pk)
+    logger.info("person %s deactivated (was activated: %s)", person.pk, was_activated)
+    return person
+
+
+# --- the background check -----------------------------------------------------------------------------------
+def _probe_scopes(gateway, email):
+    """Google says ``unauthorized_client`` for a set of scopes when *any* is missing: ask for each alone."""
+    missing = []
+    for scope in CORE_SCOPES:
+        try:
+            gateway.fetch_token(email, [scope])
+        except (google_errors.DelegationNotAuthorized, google_errors.ScopeNotAuthorized):
+            missing.append(scope)
+    return missing
+
+
+def _google_check(person):
+    """Talk to Google as the person. Returns ``(settings_dict, None)`` or ``(None, GoogleError)``."""
+    from controlhub.services.google_connection import org_gateway
+
+    try:
+        gateway = org_gateway(person.organization)
+    except google_errors.GoogleError as exc:
+        return None, exc
+    email = person.email
+    scopes = list(CORE_SCOPES)
+    # Always mint a fresh token: a cached one would hide a delegation revoked or a user deleted since.
+    gateway.credentials(email, scopes).token = None
+    try:
+        try:
+            gateway.fetch_token(email, scopes)
+        except (google_errors.DelegationNotAuthorized, google_errors.ScopeNotAuthorized) as exc:
+            missing = _probe_scopes(gateway, email)
+            if len(missing) == 1:
+                err = google_errors.ScopeNotAuthorized(
+                    f"Scope not authorized for this client: {missing[0]}", scope=missing[0], payload=exc.payload
+                )
+                raise err from exc
+            raise
+        svc = gateway.calendar()
+        settings_items = gateway.execute(email, scopes, lambda: svc.settings().list()).get("items", [])
+        gateway.execute(email, scopes, lambda: svc.events().list(calendarId="primary", maxResults=1))
+    except google_errors.GoogleError as exc:
+        return None, exc
+    return {item.get("id"): item.get("value") for item in settings_items}, None
+
+
+def _error_detail(exc):
+    if isinstance(exc, google_errors.ScopeNotAuthorized) and exc.scope:
+        return f"Missing scope: {exc.scope}"
+    if isinstance(exc, google_errors.ApiDisabled) and exc.api:
+        project = f" (project {exc.project})" if exc.project else ""
+        return f"API disabled: {exc.api}{project}"
+    return (exc.message or exc.__class__.__name__)[:1000]
+
+
+def person_validate(*, person_id):
+    """The background check of a Pending person. Idempotent: does nothing unless the person is Pending.
+
+    Google is called outside any transaction; the outcome is written only if the person is still Pending (an
+    admin may have deactivated them meanwhile). Returns the resulting state.
+    """
+    person = Person.objects.select_related("organization").filter(pk=person_id).first()
+    if person is None or person.calendar_state != State.PENDING:
+        return person.calendar_state if person else None
+    blocker = activation_blocker(person)
+    now = timezone.now()
+    if blocker:
+        return _finish(person, State.ERROR, code=blocker, detail="")
+    settings_values, exc = _google_check(person)
+    if exc is None:
+        return _finish(
+            person, State.ACTIVATED, google_locale=(settings_values.get("locale") or "")[:20],
+            google_time_zone=(settings_values.get("timezone") or "")[:64],
+        )
+    code = exc.error_code
+    info = error_info(code)
+    detail = _error_detail(exc)
+    attempts = person.activation_attempts + 1
+    if info.transient and attempts < MAX_ATTEMPTS:
+        retry_at = now + dt.timedelta(seconds=retry_delay(attempts))
+        with transaction.atomic():
+            updated = Person.objects.filter(pk=person.pk, calendar_state=State.PENDING).update(
+                activation_attempts=attempts, next_retry_at=retry_at, error_code=code, error_detail=detail
+            )
+            if updated:
+                _history(person, f"Activation will be retried at {retry_at:%Y-%m-%d %H:%M:%S} UTC", code=code)
+        return State.PENDING
+    return _finish(person, State.ERROR, code=code, detail=detail, attempts=attempts)
+
+
+def _finish(person, state, *, code="", detail="", attempts=0, **fields):
+    with transaction.atomic():
+        updated = Person.objects.filter(pk=person.pk, calendar_state=State.PENDING).update(
+            calendar_state=state, state_changed_at=timezone.now(), error_code=code, error_detail=detail,
+            activation_attempts=attempts, next_retry_at=None, **fields,
+        )
+        if not updated:
+            return Person.objects.filter(pk=person.pk).values_list("calendar_state", flat=True).first()
+        if state == State.ACTIVATED:
+            _history(person, MSG_ACTIVATED)
+            _enqueue(SUBSCRIPTION_START_TASK, person.pk)
+        else:
+            _history(person, f"Error: {code}", code=code)
+    return state
+
+
+def activation_retry_due(*, now=None):
+    """Enqueue the validations whose retry time has come, and those whose task was lost. Returns how many."""
+    now = now or timezone.now()
+    pending = Person.objects.filter(calendar_state=State.PENDING)
+    due = list(pending.filter(next_retry_at__lte=now).values_list("pk", flat=True))
+    stale = list(
+        pending.filter(next_retry_at__isnull=True, state_changed_at__lte=now - STALE_PENDING_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    ids = due + stale
+    if not ids:
+        return 0
+    with transaction.atomic():
+        # Clearing next_retry_at claims the row: a second scheduler run will not enqueue it again.
+        Person.objects.filter(pk__in=due, next_retry_at__lte=now).update(next_retry_at=None)
+        Person.objects.filter(pk__in=stale).update(state_changed_at=now)
+        for pk in ids:
+            _enqueue(VALIDATE_TASK, pk)
+    return len(ids)
+
+
+# --- bulk -----------------------------------------------------------------------------------------------------
+BULK_KINDS = {
+    BulkJob.Kind.ACTIVATE: (State.OFF, State.ERROR),
+    BulkJob.Kind.REACTIVATE: (State.ERROR,),
+    BulkJob.Kind.DEACTIVATE: (State.PENDING, State.ACTIVATED, State.ERROR),
+}
+SELECTIONS = ("ids", "error", "all")
+
+
+def _bulk_queryset(organization, selection, ids):
+    qs = Person.objects.filter(organization=organization)
+    if selection == "ids":
+        return qs.filter(pk__in=[int(i) for i in ids or []])
+    if selection == "error":
+        return qs.filter(calendar_state=State.ERROR)
+    return qs
+
+
+@transaction.atomic
+def bulk_job_start(*, organization, kind, selection, ids=None, actor=None):
+    """Create a BulkJob and enqueue it. Cheap whatever the size: the job resolves the selection itself."""
+    if kind not in BULK_KINDS:
+        raise ValueError(f"unknown bulk kind {kind!r}")
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}")
+    payload = {"selection": selection}
+    if selection == "ids":
+        payload["ids"] = sorted({int(i) for i in ids or []})
+    job = BulkJob.objects.create(organization=organization, kind=kind, created_by=_actor(actor), payload=payload)
+    audit_record(organization=organization, actor=actor, action=f"people.bulk_{kind}", target=job,
+                 detail={"selection": selection, "count": len(payload.get("ids", []))})
+    _enqueue("controlhub.tasks.people.bulk_job_run", job.pk)
+    return job
+
+
+def bulk_job_run(*, job_id):
+    """Run an activate/deactivate/reactivate job in chunks: set-based state updates, bulk history, then one
+    validation task per person that is now Pending."""
+    job = BulkJob.objects.select_related("organization", "created_by").get(pk=job_id)
+    if job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):
+        return job
+    org = job.organization
+    target_states = BULK_KINDS[job.kind]
+    ids = list(
+        _bulk_queryset(org, job.payload.get("selection"), job.payload.get("ids"))
+        .filter(calendar_state__in=target_states)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING, total=len(ids), done=0, failed=0)
+    facts = _OrgFacts(org)
+    actor = job.created_by
+    outcome = {"pending": 0, "error": 0, "off": 0, "skipped": 0}
+    try:
+        for start in range(0, len(ids), BULK_CHUNK):
+            chunk = ids[start:start + BULK_CHUNK]
+            counts = _bulk_chunk(job, org, chunk, target_states, facts, actor)
+            for key, n in counts.items():
+                outcome[key] += n
+            BulkJob.objects.filter(pk=job.pk).update(
+                done=F("done") + len(chunk), failed=F("failed") + counts["error"]
+            )
+    except Exception as exc:
+        BulkJob.objects.filter(pk=job.pk).update(
+            state=BulkJob.State.FAILED, finished_at=timezone.now(), message=str(exc)[:1000], result=outcome
+        )
+        raise
+    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now(), result=outcome)
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def _bulk_chunk(job, org, chunk, target_states, facts, actor):
+    now = timezone.now()
+    rows = list(
+        Person.objects.filter(organization=org, pk__in=chunk, calendar_state__in=target_states).values_list(
+            "pk", "email", "email_verified_at"
+        )
+    )
+    counts = {"pending": 0, "error": 0, "off": 0, "skipped": len(chunk) - len(rows)}
+    history = []
+    actor = _actor(actor)
+    if job.kind == BulkJob.Kind.DEACTIVATE:
+        pks = [pk for pk, _email, _verified in rows]
+        Person.objects.filter(pk__in=pks, calendar_state__in=target_states).update(
+            calendar_state=State.OFF, state_changed_at=now, error_code="", error_detail="", activation_attempts=0,
+            next_retry_at=None,
+        )
+        history = [PersonHistory(person_id=pk, at=now, actor=actor, message=MSG_DISABLED) for pk in pks]
+        PersonHistory.objects.bulk_create(history)
+        for pk in pks:
+            _enqueue(SUBSCRIPTION_STOP_TASK, pk)
+        counts["off"] = len(pks)
+        return counts
+
+    first = MSG_ENABLED if job.kind == BulkJob.Kind.ACTIVATE else MSG_REACTIVATE
+    eligible, blocked = [], {}
+    for pk, email, verified_at in rows:
+        code = facts.blocker(email, verified_at)
+        if code:
+            blocked.setdefault(code, []).append(pk)
+        else:
+            eligible.append(pk)
+    if eligible:
+        Person.objects.filter(pk__in=eligible).update(
+            calendar_state=State.PENDING, state_changed_at=now, error_code="", error_detail="",
+            activation_attempts=0, next_retry_at=None,
+        )
+    for code, pks in blocked.items():
+        Person.objects.filter(pk__in=pks).update(
+            calendar_state=State.ERROR, state_changed_at=now, error_code=code, error_detail="",
+            activation_attempts=0, next_retry_at=None,
+        )
+    later = now + dt.timedelta(microseconds=1)  # keeps the two entries of one person in order
+    for pk, _email, _verified in rows:
+        history.append(PersonHistory(person_id=pk, at=now, actor=actor, message=first))
+    for pk in eligible:
+        history.append(PersonHistory(person_id=pk, at=later, actor=actor, message=MSG_VALIDATION))
+    for code, pks in blocked.items():
+        history.extend(PersonHistory(person_id=pk, at=later, actor=actor, message=f"Error: {code}", code=code)
+                       for pk in pks)
+    PersonHistory.objects.bulk_create(history, batch_size=1000)
+    for pk in eligible:
+        _enqueue(VALIDATE_TASK, pk)
+    counts["pending"] = len(eligible)
+    counts["error"] = sum(len(p) for p in blocked.values())
+    return counts

@@ -1,0 +1,94 @@
+"""Import people from the Google directory of the tenant (Admin SDK Directory ``users.list``).
+
+Needs the Directory scope in domain-wide delegation and an admin of the Workspace as subject: the admin email
+given on the form, else the test account of the organization's last successful Test connection.
+https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/list
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calendar_sync.google import errors as google_errors
+from controlhub.errors import error_info
+from controlhub.models import BulkJob, ConnectionTest, Person
+from controlhub.services.orgs import audit_record
+from controlhub.services.people import email_is_valid, email_normalize, verified_domains
+
+
+def directory_admin_subject(organization):
+    """The test account of the org's last successful Test connection, or ``""``."""
+    test = (
+        ConnectionTest.objects.filter(organization=organization, ok=True).order_by("-created_at").first()
+    )
+    return test.test_email if test else ""
+
+
+@transaction.atomic
+def directory_import_start(*, organization, admin_email="", actor=None):
+    admin_email = email_normalize(admin_email) or directory_admin_subject(organization)
+    if not admin_email:
+        raise ValueError("no admin subject")
+    job = BulkJob.objects.create(
+        organization=organization, kind=BulkJob.Kind.DIRECTORY_IMPORT,
+        created_by=actor if actor and actor.is_authenticated else None,
+        payload={"admin_email": admin_email, "domains": sorted(verified_domains(organization))},
+    )
+    audit_record(organization=organization, actor=actor, action="people.directory_import", target=job)
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("controlhub.tasks.people.directory_import_run", job.pk))
+    return job
+
+
+def directory_import_run(*, job_id):
+    """Page through each verified domain's users; add the ones we do not have (state Off)."""
+    from controlhub.services.google_connection import org_gateway
+
+    job = BulkJob.objects.select_related("organization").get(pk=job_id)
+    if job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):
+        return
+    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING)
+    admin = job.payload["admin_email"]
+    created = skipped = 0
+    try:
+        gateway = org_gateway(job.organization)
+        for domain in job.payload.get("domains", []):
+            token = None
+            while True:
+                page = gateway.directory_users_page(admin, domain=domain, page_token=token)
+                users = page.get("users", [])
+                candidates = {}
+                for user in users:
+                    email = email_normalize(user.get("primaryEmail", ""))
+                    if email_is_valid(email):
+                        candidates[email] = ((user.get("name") or {}).get("fullName") or "")[:200]
+                with transaction.atomic():
+                    existing = set(
+                        Person.objects.filter(organization=job.organization, email__in=list(candidates))
+                        .values_list("email", flat=True)
+                    )
+                    now = timezone.now()
+                    new = [Person(organization=job.organization, email=e, name=n, created_at=now,
+                                  state_changed_at=now) for e, n in candidates.items() if e not in existing]
+                    Person.objects.bulk_create(new, ignore_conflicts=True)
+                    BulkJob.objects.filter(pk=job.pk).update(
+                        done=F("done") + len(users), total=F("total") + len(users)
+                    )
+                created += len(new)
+                skipped += len(candidates) - len(new)
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+    except google_errors.GoogleError as exc:
+        info = error_info(exc.error_code)
+        BulkJob.objects.filter(pk=job.pk).update(
+            state=BulkJob.State.FAILED, finished_at=timezone.now(),
+            message=f"{info.title}: {info.fix}", result={"created": created, "already_present": skipped,
+                                                         "error_code": exc.error_code},
+        )
+        return
+    BulkJob.objects.filter(pk=job.pk).update(
+        state=BulkJob.State.DONE, finished_at=timezone.now(),
+        result={"created": created, "already_present": skipped},
+    )
