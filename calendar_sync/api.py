@@ -1,5 +1,57 @@
-from django.http import JsonResponse
+"""``GET /api/v1/meetings``: one person's meetings as JSON, for room devices, integrations and the meetings page.
+
+Auth: ``Authorization: Bearer <device token>`` (see ``services.device_tokens``) or the signed-in session.
+Cheap polling: the ETag comes from one aggregate query before anything is decrypted; ``If-None-Match`` → 304.
+Query: ``past=1`` adds the past 7 days.
+"""
+
+from django.http import HttpResponseNotModified, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from calendar_sync.services import meetings_list as sel
+from calendar_sync.services.device_tokens import bearer_token, device_token_authenticate
 
 
+def _error(status, code, message):
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="calendar-hub"'
+    return response
+
+
+def _person_of(request):
+    raw = bearer_token(request)
+    if raw:
+        token = device_token_authenticate(raw)
+        return (token.person if token else None), bool(token)
+    if request.user.is_authenticated and request.membership:
+        person = sel.person_for_member(user=request.user, organization=request.membership.organization)
+        return person, True
+    return None, False
+
+
+@require_GET
 def meetings_api(request):
-    return JsonResponse({"meetings": []})
+    person, authenticated = _person_of(request)
+    if not authenticated:
+        return _error(401, "unauthorized", "A valid bearer token or a signed-in session is required.")
+    if person is None:
+        return _error(404, "no_person", "This account is not a user of the organization's calendar service.")
+    now = timezone.now()
+    subscription = sel.subscription_of(person)
+    window = sel.window_for(time_zone=person.effective_time_zone, now=now, show_past=request.GET.get("past") == "1")
+    etag = sel.meetings_etag(person=person, subscription=subscription, window=window, variant="api", now=now)
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponseNotModified()
+    else:
+        rows, meetings = sel.meetings_load(person=person, subscription=subscription, window=window, now=now)
+        presence = sel.presence_for(person, meetings, now)
+        payload = sel.meetings_payload(person=person, window=window, rows=rows, presence=presence, now=now)
+        payload["calendar_state"] = person.calendar_state
+        payload["stale"] = sel.subscription_is_stale(subscription, now=now) if subscription else None
+        response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Authorization, Cookie"
+    return response

@@ -4,7 +4,11 @@ from calendar_sync import api, webhook
 from calendar_sync.views import health, meetings
 
 urlpatterns = [
-    path("meetings/", meetings.meetings, name="meetings"),
+    path("meetings/", meetings.MeetingsView.as_view(), name="meetings"),
+    path("meetings/list/", meetings.MeetingsPartialView.as_view(), name="meetings_partial"),
+    path("meetings/time-zone/", meetings.MeetingsTimeZoneView.as_view(), name="meetings_time_zone"),
+    path("device-tokens/", meetings.DeviceTokensView.as_view(), name="device_tokens"),
+    path("device-tokens/<int:pk>/revoke/", meetings.DeviceTokenRevokeView.as_view(), name="device_token_revoke"),
     path("sync/health/", health.sync_health, name="sync_health"),
     path("google/notifications", webhook.google_notifications, name="google_notifications"),
     path("api/v1/meetings", api.meetings_api, name="api_meetings"),

@@ -1,5 +1,170 @@
-from django.shortcuts import render
+"""The signed-in user's meetings list (One Button to Push) and the admin page for device tokens.
+
+Thin: selectors in ``calendar_sync.services.meetings_list``, writes in services. The page polls the list partial
+every ~10 s with ``If-None-Match``; unchanged → 304 without decrypting anything.
+"""
+
+from functools import lru_cache
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from calendar_sync.forms import DeviceTokenForm, TimeZoneForm, time_zone_names
+from calendar_sync.models import DeviceToken
+from calendar_sync.services import meetings_list as sel
+from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
+from calendar_sync.services.presence import presence_refresh_if_stale
+from controlhub.errors import error_info
+from controlhub.models import Person
+from controlhub.views.base import OrgAdminRequiredMixin, OrgMemberRequiredMixin
 
 
-def meetings(request):
-    return render(request, "controlhub/placeholder.html", {})
+@lru_cache(maxsize=64)
+def _time_zone_options(selected):
+    """The ~430 <option>s of the time-zone selector, built once per selected value (template loops are slow)."""
+    parts = []
+    for name in time_zone_names():
+        sel_attr = " selected" if name == selected else ""
+        parts.append(f'<option value="{escape(name)}"{sel_attr}>{escape(name.replace("_", " "))}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped above
+
+
+class _MeetingsBase(OrgMemberRequiredMixin):
+    def setup_person(self, request):
+        self.person = sel.person_for_member(user=request.user, organization=self.organization)
+        self.subscription = sel.subscription_of(self.person) if self.person else None
+        self.show_past = request.GET.get("past") == "1"
+        self.now = timezone.now()
+        zone = self.person.effective_time_zone if self.person else self.organization.default_time_zone
+        self.window = sel.window_for(time_zone=zone, now=self.now, show_past=self.show_past)
+
+    def etag(self, variant, loaded=None):
+        if self.person is None:
+            return None
+        return sel.meetings_etag(
+            person=self.person, subscription=self.subscription, window=self.window, variant=variant, now=self.now,
+            loaded=loaded,
+        )
+
+    def list_context(self):
+        person, subscription, window, now = self.person, self.subscription, self.window, self.now
+        ctx = {"person": person, "subscription": subscription, "window": window, "show_past": self.show_past}
+        if person is None:
+            ctx["empty_reason"] = "no_person"
+            return ctx
+        rows, meetings = sel.meetings_load(person=person, subscription=subscription, window=window, now=now)
+        self.loaded = meetings
+        presence = sel.presence_for(person, meetings, now)
+        stale = sel.subscription_is_stale(subscription, now=now) if subscription else False
+        ctx.update(
+            days=sel.group_by_day(rows, window),
+            meeting_count=len(rows),
+            presence=presence,
+            presence_until=_local(presence.end, window.zone) if presence.out_of_office and presence.end else "",
+            stale=stale,
+            stale_since=_local(subscription.last_synced_at, window.zone) if stale and subscription.last_synced_at
+            else "",
+            subscription_failing=bool(subscription and subscription.state == subscription.State.FAILING),
+        )
+        if person.calendar_state != Person.CalendarState.ACTIVATED:
+            ctx["empty_reason"] = "not_activated"
+            ctx["error"] = error_info(person.error_code) if person.error_code else None
+        elif not rows:
+            ctx["empty_reason"] = "no_subscription" if subscription is None else "no_meetings"
+        return ctx
+
+
+def _local(value, zone):
+    local = value.astimezone(zone)
+    today = timezone.now().astimezone(zone).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+
+
+class MeetingsView(_MeetingsBase, TemplateView):
+    template_name = "calendar_sync/meetings.html"
+
+    def get(self, request, *args, **kwargs):
+        self.setup_person(request)
+        if self.person is not None:
+            presence_refresh_if_stale(person=self.person)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(self.list_context())
+        ctx["etag"] = self.etag("partial", loaded=getattr(self, "loaded", None)) or ""
+        ctx["partial_url"] = reverse("meetings_partial") + ("?past=1" if self.show_past else "")
+        zone_pref = self.person.time_zone if self.person else ""
+        ctx["time_zone_options"] = _time_zone_options(zone_pref)
+        ctx["time_zone_override"] = zone_pref
+        return ctx
+
+
+class MeetingsPartialView(_MeetingsBase, View):
+    """The list fragment the page polls; 304 when nothing changed (nothing decrypted then)."""
+
+    def get(self, request):
+        self.setup_person(request)
+        etag = self.etag("partial")
+        if etag and request.headers.get("If-None-Match") == etag:
+            response = HttpResponseNotModified()
+        else:
+            html = render_to_string("calendar_sync/meetings_list.html", self.list_context(), request=request)
+            response = HttpResponse(html)
+        if etag:
+            response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class MeetingsTimeZoneView(_MeetingsBase, View):
+    def post(self, request):
+        person = sel.person_for_member(user=request.user, organization=self.organization)
+        form = TimeZoneForm(request.POST)
+        if person is None or not form.is_valid():
+            messages.error(request, _("Unknown time zone."))
+            return redirect("meetings")
+        sel.person_time_zone_set(person=person, time_zone=form.cleaned_data["time_zone"], actor=request.user)
+        return redirect("meetings")
+
+
+# --- device tokens (org admins; read-only admins look but cannot change) -------------------------------------
+class DeviceTokensView(OrgAdminRequiredMixin, TemplateView):
+    template_name = "calendar_sync/device_tokens.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["tokens"] = self.org_queryset(DeviceToken).select_related("person", "created_by").order_by(
+            "revoked_at", "-created_at"
+        )
+        ctx.setdefault("form", DeviceTokenForm(organization=self.organization))
+        ctx["new_token"] = self.request.session.pop("device_token_once", None)
+        return ctx
+
+    def post(self, request):
+        form = DeviceTokenForm(request.POST, organization=self.organization)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        token, raw = device_token_create(
+            organization=self.organization, person=form.cleaned_data["person"], name=form.cleaned_data["name"],
+            actor=request.user,
+        )
+        request.session["device_token_once"] = {"id": token.pk, "raw": raw, "name": token.name}
+        return redirect("device_tokens")
+
+
+class DeviceTokenRevokeView(OrgAdminRequiredMixin, View):
+    def post(self, request, pk):
+        token = get_object_or_404(self.org_queryset(DeviceToken), pk=pk)
+        device_token_revoke(token=token, actor=request.user)
+        messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+        return redirect("device_tokens")

@@ -1,0 +1,72 @@
+"""Tokens a room device or an integration uses to read one person's meetings (``/api/v1/meetings``).
+
+A token is shown once, when it is created; only its SHA-256 hash is stored, with a short prefix so admins can tell
+tokens apart. Authentication is one indexed query; ``last_used_at`` is written at most once a minute so polling
+devices do not turn every read into a write.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from calendar_sync.models import DeviceToken
+from controlhub.services.orgs import audit_record
+
+TOKEN_PREFIX = "chd_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def token_hash(raw):
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def device_token_create(*, organization, person, name, actor=None):
+    """Returns ``(token, raw)``; ``raw`` is never stored and cannot be shown again."""
+    if person.organization_id != organization.pk:
+        raise ValueError("the person belongs to another organization")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = DeviceToken.objects.create(
+        organization=organization, person=person, name=name.strip(), prefix=raw[:12], token_hash=token_hash(raw),
+        created_by=actor if (actor is not None and actor.is_authenticated) else None,
+    )
+    audit_record(organization=organization, actor=actor, action="device_token.create", target=token,
+                 detail={"name": token.name, "prefix": token.prefix, "person": person.email})
+    return token, raw
+
+
+@transaction.atomic
+def device_token_revoke(*, token, actor=None):
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(organization=token.organization, actor=actor, action="device_token.revoke", target=token,
+                     detail={"name": token.name, "prefix": token.prefix})
+    return token
+
+
+def device_token_authenticate(raw, *, now=None):
+    """The live token for ``raw`` (person, organization and subscription loaded), or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        DeviceToken.objects.select_related("person", "person__organization", "person__subscription")
+        .filter(token_hash=token_hash(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or token.person.organization_id != token.organization_id:
+        return None
+    now = now or timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        DeviceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def bearer_token(request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""

@@ -1,0 +1,167 @@
+"""The meetings list page: who sees what, grouping by day in the user's time zone, empty states, queries."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from calendar_sync.models import CalendarSubscription
+from controlhub.models import Person
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user_client(client, plain_user):
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def me(org, plain_user):
+    person = make_person(org, plain_user.email, user=plain_user, name="Uma User", google_time_zone="Europe/Paris",
+                         ooo_checked_at=timezone.now())
+    return make_subscription(person)
+
+
+def test_lists_meetings_grouped_by_day_in_the_users_zone(user_client, me):
+    paris = ZoneInfo("Europe/Paris")
+    today = timezone.now().astimezone(paris).date()
+    tomorrow = today + timedelta(days=1)
+    start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 30, tzinfo=paris)
+    make_meeting(me, title="Design review", start=start, minutes=45, join_url="https://acme.webex.com/meet/dr",
+                 join_provider="webex")
+    make_meeting(me, title="Offsite", all_day=True, start_date=tomorrow, end_date=tomorrow + timedelta(days=1))
+    make_meeting(me, title="Old one", start=timezone.now() - timedelta(days=3))
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert "Design review" in html and "09:30 – 10:15" in html
+    assert html.index("Offsite") < html.index("Design review")  # all-day on top of its day
+    assert "Old one" not in html
+    assert 'alt="" width="20"' in html and "provider-webex.svg" in html
+    assert "2 participants: Uma User, Guest Example" in html
+    assert 'data-join-url="https://acme.webex.com/meet/dr"' in html
+    past = user_client.get(reverse("meetings") + "?past=1").content.decode()
+    assert "Old one" in past
+
+
+def test_all_day_is_never_shifted(user_client, me):
+    me.person.time_zone = "Pacific/Auckland"
+    me.person.save()
+    day = timezone.now().astimezone(ZoneInfo("Pacific/Auckland")).date() + timedelta(days=2)
+    make_meeting(me, title="Holiday", all_day=True, start_date=day, end_date=day + timedelta(days=1))
+    html = user_client.get(reverse("meetings")).content.decode()
+    section = html[html.index(f'data-day="{day.isoformat()}"'):]
+    assert "Holiday" in section[: section.find("</section>")]
+
+
+def test_time_zone_selector_saves_the_override(user_client, me):
+    response = user_client.post(reverse("meetings_time_zone"), {"time_zone": "Asia/Seoul"})
+    assert response.status_code == 302
+    me.person.refresh_from_db()
+    assert me.person.time_zone == "Asia/Seoul" and me.person.effective_time_zone == "Asia/Seoul"
+    user_client.post(reverse("meetings_time_zone"), {"time_zone": "Mars/Olympus"})
+    me.person.refresh_from_db()
+    assert me.person.time_zone == "Asia/Seoul"
+
+
+def test_person_matched_by_email_when_not_linked(org, user_client, plain_user):
+    person = make_person(org, plain_user.email.upper(), ooo_checked_at=timezone.now())
+    make_meeting(make_subscription(person), title="Found by email")
+    assert "Found by email" in user_client.get(reverse("meetings")).content.decode()
+
+
+def test_empty_state_not_activated_with_reason(org, user_client, plain_user):
+    make_person(org, plain_user.email, user=plain_user, state=Person.CalendarState.ERROR,
+                error_code="user_not_in_google")
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert 'data-reason="not_activated"' in html
+    assert "Not a user of your Google Workspace" in html and "primary email" in html
+
+
+def test_empty_states_no_person_and_no_meetings(org, user_client, plain_user):
+    assert 'data-reason="no_person"' in user_client.get(reverse("meetings")).content.decode()
+    make_subscription(make_person(org, plain_user.email, user=plain_user, ooo_checked_at=timezone.now()))
+    assert 'data-reason="no_meetings"' in user_client.get(reverse("meetings")).content.decode()
+
+
+def test_stale_note(user_client, me):
+    me.last_synced_at = timezone.now() - timedelta(hours=2)
+    me.save()
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert 'id="stale-note"' in html and "Stale since" in html
+    me.last_synced_at = timezone.now()
+    me.state = CalendarSubscription.State.FAILING
+    me.save()
+    assert "cannot reach your Google calendar" in user_client.get(reverse("meetings")).content.decode()
+
+
+def test_cancelled_meetings_are_gone(user_client, me):
+    make_meeting(me, title="Called off", status="cancelled")
+    assert "Called off" not in user_client.get(reverse("meetings")).content.decode()
+
+
+def test_other_orgs_meetings_never_show(make_org, user_client, me):
+    other, _ = make_org("Globex")
+    stranger = make_subscription(make_person(other, "x@globex.test"))
+    make_meeting(stranger, title="Secret Globex plan")
+    make_meeting(me, title="Mine")
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert "Mine" in html and "Secret Globex plan" not in html
+
+
+def test_partial_etag_304_and_change(user_client, me):
+    make_meeting(me, title="First")
+    url = reverse("meetings_partial")
+    first = user_client.get(url)
+    etag = first["ETag"]
+    assert first.status_code == 200 and "First" in first.content.decode()
+    assert user_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    make_meeting(me, title="Second")
+    changed = user_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and "Second" in changed.content.decode()
+
+
+@pytest.mark.parametrize("count", [3, 60])
+def test_constant_queries(user_client, me, django_assert_max_num_queries, count):
+    for i in range(count):
+        make_meeting(me, title=f"M{i}", start=timezone.now() + timedelta(hours=i + 1))
+    # 4 for the session and membership (session, user, membership, organization), then person + meetings.
+    with django_assert_max_num_queries(6):
+        response = user_client.get(reverse("meetings"))
+    assert response.content.decode().count('<li class="mtg') == count
+    with django_assert_max_num_queries(7):  # + the cheap ETag aggregate
+        partial = user_client.get(reverse("meetings_partial"))
+    assert partial.status_code == 200
+    with django_assert_max_num_queries(6):
+        assert user_client.get(reverse("meetings_partial"), HTTP_IF_NONE_MATCH=partial["ETag"]).status_code == 304
+
+
+def test_presence_shown_from_vacation_and_calendar_ooo(user_client, me):
+    person = me.person
+    person.ooo_start = timezone.now() - timedelta(hours=1)
+    person.ooo_end = timezone.now() + timedelta(days=2)
+    person.ooo_source = "gmail"
+    person.save()
+    assert 'data-presence="out_of_office"' in user_client.get(reverse("meetings")).content.decode()
+    person.ooo_start = person.ooo_end = None
+    person.save()
+    assert 'data-presence="out_of_office"' not in user_client.get(reverse("meetings")).content.decode()
+    make_meeting(me, title="Away", event_type="outOfOffice", start=timezone.now() - timedelta(hours=1), minutes=600)
+    assert 'data-presence="out_of_office"' in user_client.get(reverse("meetings")).content.decode()
+
+
+def test_requires_sign_in(client):
+    response = client.get(reverse("meetings"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_helpers_window_edges():
+    from calendar_sync.services.meetings_list import window_for
+
+    now = datetime(2025, 3, 30, 22, 30, tzinfo=UTC)  # already Monday 31st in Seoul
+    w = window_for(time_zone="Asia/Seoul", now=now)
+    assert w.today == date(2025, 3, 31) and w.start == datetime(2025, 3, 31, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert w.last_day == date(2025, 5, 1)
