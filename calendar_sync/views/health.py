@@ -1,5 +1,71 @@
-from django.http import HttpResponse
+"""The sync health card of the org dashboard (an htmx partial, refreshed every 10 s)."""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from calendar_sync.models import CalendarSubscription, Channel
+from controlhub.errors import CATALOGUE
+from controlhub.views.base import OrgAdminRequiredMixin
+
+logger = logging.getLogger(__name__)
+
+FAILING_SHOWN = 20
 
 
-def sync_health(request):
-    return HttpResponse("")
+def queue_depth():
+    """Tasks waiting in the django-q2 broker (ORM or Redis); None when the broker cannot be asked."""
+    try:
+        from django_q.brokers import get_broker
+
+        return get_broker().queue_size()
+    except Exception:  # noqa: BLE001 - the card must render even if the broker is down
+        logger.warning("could not read the task queue size", exc_info=True)
+        return None
+
+
+def _with_info(sub):
+    """Attach the catalogue entry (title and fix) of the error code that starts ``last_error``."""
+    code = sub.last_error.split(":", 1)[0].strip()
+    sub.error = CATALOGUE.get(code)
+    return sub
+
+
+class SyncHealthView(OrgAdminRequiredMixin, TemplateView):
+    template_name = "calendar_sync/health.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        now = timezone.now()
+        # Behind: not synced for two safety polls (pushes AND the backstop missed it), or overdue by 5 minutes.
+        stale = now - dt.timedelta(minutes=2 * settings.SYNC_SAFETY_POLL_MINUTES)
+        overdue = now - dt.timedelta(minutes=5)
+        subs = self.org_queryset(CalendarSubscription).exclude(state=CalendarSubscription.State.STOPPED)
+        behind_q = Q(state=CalendarSubscription.State.ACTIVE) & (
+            Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale) | Q(next_sync_at__lt=overdue)
+        )
+        failing = subs.filter(state=CalendarSubscription.State.FAILING)
+        behind = subs.filter(behind_q)
+        total = subs.count()
+        ctx.update(
+            total=total,
+            failing_count=failing.count(),
+            behind_count=behind.count(),
+            healthy_count=subs.filter(state=CalendarSubscription.State.ACTIVE).exclude(behind_q).count(),
+            last_sync=subs.aggregate(at=Max("last_synced_at"))["at"],
+            soonest_expiry=self.org_queryset(CalendarSubscription).filter(
+                channels__state=Channel.State.ACTIVE, channels__expiration__isnull=False
+            ).aggregate(at=Min("channels__expiration"))["at"],
+            queue_depth=queue_depth(),
+            failing=[_with_info(sub) for sub in failing.select_related("person").order_by("-last_error_at")[
+                :FAILING_SHOWN]],
+            now=now,
+        )
+        return ctx
+
+
+sync_health = SyncHealthView.as_view()
