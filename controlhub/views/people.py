@@ -144,7 +144,7 @@ class CsvUploadView(OrgAdminRequiredMixin, View):
         if not form.is_valid():
             for errors in form.errors.values():
                 for error in errors:
-                    messages.error(request, error)
+                    messages.error(request, _("Nothing was imported. %(reason)s") % {"reason": error})
             return redirect("people")
         upload = form.cleaned_data["file"]
         try:
