@@ -1,12 +1,14 @@
 """Forms of the Connect Google page."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google.errors import InvalidKeyFile
 from calendar_sync.google.keys import parse_service_account_key
 
 MAX_KEY_BYTES = 64 * 1024
+GOOGLE_TOKEN_URIS = ("https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token")
 
 
 class OnboardingSettingsForm(forms.Form):
@@ -38,6 +40,16 @@ class OwnKeyUploadForm(forms.Form):
         except InvalidKeyFile as exc:
             # The parser's messages name the defect and never include the private key.
             raise forms.ValidationError(str(exc)) from None
+        # We POST signed assertions to token_uri: an uploaded key must not point us at an arbitrary server.
+        token_uri = str(self.cleaned_data["key"].info.get("token_uri", ""))
+        allowed = GOOGLE_TOKEN_URIS
+        if settings.GOOGLE_API_ENDPOINT:  # the emulator, in tests and the demo
+            allowed += (settings.GOOGLE_API_ENDPOINT + "/",)
+        if not token_uri.startswith(allowed):
+            raise forms.ValidationError(
+                _("\"token_uri\" must be Google's token endpoint (%(expected)s), not %(found)s."),
+                params={"expected": GOOGLE_TOKEN_URIS[0], "found": token_uri},
+            )
         return upload
 
 

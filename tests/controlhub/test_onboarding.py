@@ -253,6 +253,8 @@ def test_upload_rejects_a_broken_private_key_without_echoing_it(admin_client, or
     assert google.key["private_key"][40:80] not in html and "BEGIN PRIVATE KEY" not in html
     missing = {k: v for k, v in google.key.items() if k != "client_email"}
     assert "The key file is missing: client_email." in _upload(admin_client, json.dumps(missing).encode()).content.decode()
+    elsewhere = dict(google.key, token_uri="http://169.254.169.254/token")
+    assert "must be Google&#x27;s token endpoint" in _upload(admin_client, json.dumps(elsewhere).encode()).content.decode()
     bad_id = dict(google.key, client_id="abc")
     assert "must be the numeric client ID" in _upload(admin_client, json.dumps(bad_id).encode()).content.decode()
 
