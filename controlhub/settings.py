@@ -181,7 +181,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # --- Calendar Hub -----------------------------------------------------------------------------------------------
 # Master keys wrapping each organization's data key: "kid:<urlsafe base64 of 32 bytes>", comma-separated,
 # first is primary. A development key is used only when DEBUG.
-_DEV_ENCRYPTION_KEY = "dev0:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0hIQ=="
+_DEV_ENCRYPTION_KEY = "dev0:ZGV2LW9ubHktbWFzdGVyLWtleS0zMi1ieXRlcy0hISE="
 ENCRYPTION_KEYS = env.str("ENCRYPTION_KEYS", default=_DEV_ENCRYPTION_KEY if DEBUG else "")
 GOOGLE_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_SERVICE_ACCOUNT_FILE", default="")
 # Root of every Google API; empty means Google's real endpoints. The emulator: http://127.0.0.1:8765

@@ -3,7 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("ENCRYPTION_KEYS", "test1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchIQ==")
+os.environ.setdefault("ENCRYPTION_KEYS", "test1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE=")
 os.environ.setdefault("ALLOWED_HOSTS", "*")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("PUBLIC_BASE_URL", "http://testserver")

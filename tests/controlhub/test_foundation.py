@@ -17,7 +17,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-production-like-secret-with-enough-entropy-0123456789",
     "ALLOWED_HOSTS": "calendar.example.com",
     "PUBLIC_BASE_URL": "https://calendar.example.com",
-    "ENCRYPTION_KEYS": "prod1:cHJvZC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchIQ==",
+    "ENCRYPTION_KEYS": "prod1:cHJvZC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE=",
     "DATABASE_URL": "sqlite:////tmp/calendarhub-deploy-check.sqlite3",
 }
 
