@@ -177,3 +177,13 @@ def test_ui_speaks_french_and_korean(client, admin_user, lang, text):
     client.force_login(admin_user)
     response = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE=lang)
     assert text in response.content.decode()
+
+
+@pytest.mark.parametrize("value,expected", [("", "ENCRYPTION_KEYS is not set"), ("k1:c2hvcnQ=", "malformed")])
+def test_checks_refuse_missing_or_malformed_encryption_keys(value, expected):
+    env = clean_env()
+    env.update({**PRODUCTION_ENV, "ENCRYPTION_KEYS": value, "DJANGO_SETTINGS_MODULE": "controlhub.settings"})
+    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode != 0
+    assert expected in out.stdout + out.stderr
