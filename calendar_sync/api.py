@@ -2,7 +2,8 @@
 
 Auth: ``Authorization: Bearer <device token>`` (see ``services.device_tokens``) or the signed-in session.
 Cheap polling: the ETag comes from one aggregate query before anything is decrypted; ``If-None-Match`` → 304.
-Query: ``past=1`` adds the past 7 days.
+Query: ``past=1`` adds the past 7 days; ``limit`` (default 100, max 1000) caps the meetings returned (and
+decrypted); ``truncated`` says when more exist.
 """
 
 from django.http import HttpResponseNotModified, JsonResponse
@@ -39,17 +40,24 @@ def meetings_api(request):
     if person is None:
         return _error(404, "no_person", "This account is not a user of the organization's calendar service.")
     now = timezone.now()
+    try:
+        limit = max(1, min(int(request.GET.get("limit", sel.PAGE_ROWS)), sel.MAX_ROWS))
+    except ValueError:
+        return _error(400, "bad_limit", "limit must be an integer.")
     subscription = sel.subscription_of(person)
     window = sel.window_for(time_zone=person.effective_time_zone, now=now, show_past=request.GET.get("past") == "1")
-    etag = sel.meetings_etag(person=person, subscription=subscription, window=window, variant="api", now=now)
+    etag = sel.meetings_etag(person=person, subscription=subscription, window=window, variant=f"api:{limit}", now=now)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponseNotModified()
     else:
-        rows, meetings = sel.meetings_load(person=person, subscription=subscription, window=window, now=now)
+        rows, meetings = sel.meetings_load(
+            person=person, subscription=subscription, window=window, now=now, limit=limit
+        )
         presence = sel.presence_for(person, meetings, now)
         payload = sel.meetings_payload(person=person, window=window, rows=rows, presence=presence, now=now)
         payload["calendar_state"] = person.calendar_state
         payload["stale"] = sel.subscription_is_stale(subscription, now=now) if subscription else None
+        payload["truncated"] = len(meetings) >= limit
         response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"

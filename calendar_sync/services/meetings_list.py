@@ -10,6 +10,7 @@ Cost discipline (the page is opened by every user every day and polled every ~10
 
 import hashlib
 import json
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,9 +46,13 @@ PROVIDER_LABELS = {
 _FIELDS = ("title", "organizer_email", "organizer_name", "attendees", "join_url")
 _COLUMNS = (
     "id", "subscription_id", "google_event_id", "start", "end", "all_day", "start_date", "end_date", "status",
-    "event_type", "attendee_count", "join_provider", "key_version", "is_organizer", "synced_at",
+    "event_type", "attendee_count", "join_provider", "key_version", "synced_at",
     *(f"{name}_enc" for name in _FIELDS),
 )
+MeetingRow = namedtuple("MeetingRow", [c.removesuffix("_enc") + ("_enc" if c.endswith("_enc") else "")
+                                       for c in _COLUMNS])
+PAGE_ROWS = 100  # rows shown (and decrypted) per page; "Show more" raises it
+MAX_ROWS = 1000
 
 
 def zone_of(name):
@@ -159,6 +164,7 @@ class Row:
     provider_label: str
     join_url: str
     out_of_office: bool
+    organized_by_me: bool = False
     start_date: date | None = None
     end_date: date | None = None
 
@@ -177,36 +183,48 @@ def _hm(value, zone, fmt):
 
 
 def _decrypt_row(organization, meeting, ciphers):
+    """Title, attendees and join URL; the organizer comes from the attendee list when it is there (it usually
+    is), so its two columns are decrypted only for events without attendees."""
     cipher = ciphers.get(meeting.key_version)
     if cipher is None:
         cipher = ciphers[meeting.key_version] = org_cipher_version(organization, meeting.key_version)
     key = row_key(meeting.subscription_id, meeting.google_event_id)
-    out = {}
-    for name in _FIELDS:
+
+    def dec(name):
         blob = getattr(meeting, f"{name}_enc")
-        out[name] = None if blob is None else cipher.decrypt(blob, aad=f"{TABLE}/{name}/{key}")
+        return None if blob is None else cipher.decrypt(blob, aad=f"{TABLE}/{name}/{key}")
+
+    out = {"title": dec("title"), "join_url": dec("join_url"), "organizer_email": None, "organizer_name": None}
+    attendees = dec("attendees")
+    parsed = json.loads(attendees) if attendees else []
+    out["attendees"] = parsed
+    for a in parsed:
+        if a.get("organizer"):
+            out["organizer_email"], out["organizer_name"] = a.get("email"), a.get("name") or None
+            break
+    else:
+        out["organizer_email"], out["organizer_name"] = dec("organizer_email"), dec("organizer_name")
     return out
 
 
-def _attendee_names(raw_json):
-    if not raw_json:
-        return [], 0
-    names = []
-    for a in json.loads(raw_json):
-        if a.get("resource"):
-            continue
-        names.append(a.get("name") or a.get("email") or "")
+def _attendee_names(attendees):
+    names = [a.get("name") or a.get("email") or "" for a in attendees if not a.get("resource")]
     return names, len(names)
 
 
-def meetings_load(*, person, subscription, window, now=None):
-    """The rows of the window (one query), decrypted, plus the raw ``Meeting`` objects (for presence)."""
+def meetings_load(*, person, subscription, window, now=None, limit=None):
+    """The first ``limit`` rows of the window (one query, no model instances), decrypted, plus the raw rows
+    (``MeetingRow`` tuples, for presence and the ETag)."""
     if subscription is None:
         return [], []
-    meetings = list(_window_queryset(subscription, window).only(*_COLUMNS).order_by("start", "id"))
+    qs = _window_queryset(subscription, window).order_by("start", "id").values_list(*_COLUMNS)
+    if limit:
+        qs = qs[:limit]
+    meetings = [MeetingRow(*values) for values in qs]
     organization = person.organization
     zone = window.zone
     time_fmt = "%H:%M"
+    my_email = person.email.lower()
     ciphers = {}
     rows = []
     for m in meetings:
@@ -227,7 +245,7 @@ def meetings_load(*, person, subscription, window, now=None):
         names, count = _attendee_names(values["attendees"])
         start_ms = int(start_local.timestamp() * 1000)
         rows.append(Row(
-            id=m.pk,
+            id=m.id,
             title=values["title"] or _("(No title)"),
             start=start_local,
             end=end_local,
@@ -246,6 +264,7 @@ def meetings_load(*, person, subscription, window, now=None):
             provider_label=str(PROVIDER_LABELS.get(m.join_provider, "")),
             join_url=values["join_url"] or "",
             out_of_office=m.event_type == "outOfOffice",
+            organized_by_me=(values["organizer_email"] or "").lower() == my_email,
             start_date=m.start_date if m.all_day else None,
             end_date=(m.end_date - timedelta(days=1)) if (m.all_day and m.end_date) else None,
         ))

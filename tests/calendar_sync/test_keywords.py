@@ -266,3 +266,23 @@ def test_strip_join_block_round_trip():
         host_email="a@b.c", title="t", start=None, end=None, request_key="k"), keyword_kind="webex")
     assert keywords.strip_join_block(f"Hello\n\n{block}\n") == "Hello"
     assert keywords.strip_join_block(block) == ""
+
+
+def test_end_to_end_through_the_sync_engine(en_user, google):
+    """Event with @webex → sync → our PATCH → the change comes back through sync → no second PATCH."""
+    sync = pytest.importorskip("calendar_sync.services.sync")
+    from calendar_sync.meeting_crypto import decrypt_fields
+    from calendar_sync.models import Meeting
+
+    event = create(google, "eli@acme.test", location="@webex", summary="Kickoff")
+    since = google.requests()["next"]
+    gw = org_gateway(en_user.organization)
+    for _ in range(3):  # first pass patches; later passes see our own change come back
+        en_user.refresh_from_db()
+        sync.calendar_sync_once(subscription=en_user, gateway=gw)
+    assert len(patches(google, since)) == 1
+    km = KeywordMeeting.objects.get(subscription=en_user, google_event_id=event["id"])
+    meeting = Meeting.objects.get(subscription=en_user, google_event_id=event["id"])
+    assert decrypt_fields(en_user.organization, meeting, ("join_url",))["join_url"] == (
+        f"https://calendarhub.webex.com/meet/{km.meeting_id}")
+    assert meeting.join_provider == "webex"

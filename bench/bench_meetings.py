@@ -1,0 +1,234 @@
+"""Meetings list and JSON API figures with 300 meetings in the window.
+
+Run: ``.venv/bin/python -m bench.bench_meetings``. Standalone: a temporary SQLite file DB, production settings
+(DEBUG off) except a non-manifest static storage. Prints figures, asserts nothing.
+
+1. In-process (Django test ``Client``, many iterations, median): the HTML page, the list partial, the JSON API,
+   and the API's 304 path; SQL queries per request. Targets: HTML <= 10 ms, JSON <= 5 ms, <= 3 queries for the
+   API whatever the count.
+2. Over HTTP (gunicorn, 2 workers) with a local load loop (a thread pool of urllib clients, bounded by count):
+   p50/p99 of the page, the API and the API's 304. Targets: p99 <= 50 ms; 304 at least 5x cheaper than 200.
+
+Knobs: ``BENCH_MEETINGS`` (300), ``BENCH_ITER`` (200), ``BENCH_HTTP_REQUESTS`` (1500), ``BENCH_HTTP_CLIENTS`` (4).
+"""
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+TMP = Path(tempfile.mkdtemp(prefix="bench_meetings_"))
+MASTER_KEY = "bench:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
+MEETINGS = int(os.environ.get("BENCH_MEETINGS", "300"))
+ITER = int(os.environ.get("BENCH_ITER", "200"))
+HTTP_REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "1500"))
+HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_env():
+    (TMP / "bench_meetings_settings.py").write_text(
+        "from controlhub.settings import *  # noqa: F401,F403\n"
+        "STORAGES = {'default': {'BACKEND': 'django.core.files.storage.FileSystemStorage'},\n"
+        "            'staticfiles': {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
+    )
+    sys.path.insert(0, str(TMP))
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "bench_meetings_settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
+        "ALLOWED_HOSTS": "*",
+        "SECURE_SSL_REDIRECT": "0",
+        "ENCRYPTION_KEYS": MASTER_KEY,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": f"sqlite:///{TMP / 'bench.sqlite3'}",
+        "Q_SYNC": "0",
+        "PYTHONPATH": os.pathsep.join([str(TMP), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    })
+
+
+def seed():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_fields
+    from calendar_sync.models import CalendarSubscription, Meeting
+    from calendar_sync.services.device_tokens import device_token_create
+    from controlhub.models import Membership, Person
+    from controlhub.services.orgs import membership_set, organization_create
+
+    org, admin, _ = organization_create(name="Bench", admin_email="admin@bench.test", admin_password="pw-bench-123!")
+    user = membership_set(organization=org, email="uma@bench.test", role=Membership.Role.USER,
+                          password="pw-bench-123!").user
+    person = Person.objects.create(organization=org, email="uma@bench.test", user=user, name="Uma Bench",
+                                   calendar_state=Person.CalendarState.ACTIVATED, google_time_zone="Europe/Paris",
+                                   ooo_checked_at=timezone.now() + timedelta(days=1))
+    sub = CalendarSubscription.objects.create(organization=org, person=person, calendar_id=person.email,
+                                              last_synced_at=timezone.now() + timedelta(days=1))
+    cipher = cipher_for_writes(org)
+    now = timezone.now()
+    attendees = [{"email": f"p{i}@bench.test", "name": f"Person {i}", "response_status": "accepted",
+                  "organizer": i == 0, "resource": False, "self": i == 0} for i in range(8)]
+    rows = []
+    for i in range(MEETINGS):
+        start = (now + timedelta(hours=2 + i * 2.4)).replace(second=0, microsecond=0)
+        eid = f"bench{i:05d}"
+        values = {"title": f"Design review #{i}", "description": "Agenda…", "location": "Room 4",
+                  "attendees": attendees, "organizer_email": "p0@bench.test", "organizer_name": "Person 0",
+                  "join_url": f"https://bench.webex.com/meet/{i:010d}"}
+        rows.append(Meeting(
+            organization=org, subscription=sub, google_event_id=eid, start=start, end=start + timedelta(minutes=45),
+            attendee_count=len(attendees), join_provider="webex", key_version=cipher.key_version,
+            **encrypt_fields(cipher, subscription_id=sub.pk, google_event_id=eid, values=values),
+        ))
+    Meeting.objects.bulk_create(rows)
+    _, raw = device_token_create(organization=org, person=person, name="bench")
+    return user, raw
+
+
+def timed(fn, n):
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples), samples
+
+
+def in_process(user, raw):
+    from django.db import connection
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    page = client.get("/meetings/")
+    assert page.status_code == 200, page.status_code
+    api = client.get("/api/v1/meetings", **auth)
+    n = len(api.json()["meetings"])
+    etag = api["ETag"]
+    results = {}
+    for name, call in [
+        ("HTML page /meetings/", lambda: client.get("/meetings/")),
+        ("list partial (200)", lambda: client.get("/meetings/list/")),
+        ("JSON API (200)", lambda: client.get("/api/v1/meetings", **auth)),
+        ("JSON API (304)", lambda: client.get("/api/v1/meetings", HTTP_IF_NONE_MATCH=etag, **auth)),
+        (f"HTML, all {MEETINGS} rows", lambda: client.get(f"/meetings/?limit={MEETINGS}")),
+        (f"JSON, all {MEETINGS} rows", lambda: client.get(f"/api/v1/meetings?limit={MEETINGS}", **auth)),
+    ]:
+        call()
+        count = [0]
+
+        def counter(execute, sql, params, many, context, count=count):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counter):
+            call()
+        median, _ = timed(call, ITER)
+        results[name] = (median, count[0])
+    print(f"In-process, {MEETINGS} meetings in the window ({n} shown by default), {ITER} iterations (median):")
+    for name, (median, queries) in results.items():
+        print(f"  {name:<26} {median:6.2f} ms   {queries} SQL queries")
+    print("  (the page's and partial's counts include 4 for the session: session, user, membership, organization)")
+    full, not_modified = results["JSON API (200)"][0], results["JSON API (304)"][0]
+    print(f"  API 304 is {full / not_modified:.1f}x cheaper than a full response (target >= 5x)")
+    return etag
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_load(user, raw, etag):
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    port = free_port()
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.Popen(
+        [str(gunicorn), "controlhub.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=str(ROOT), env=os.environ.copy(), start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+        def one(path, headers):
+            req = urllib.request.Request(base + path, headers=headers)
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    resp.read()
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            return (time.perf_counter() - t0) * 1000, status
+
+        print(f"Over HTTP (gunicorn, 2 workers, {HTTP_CLIENTS} concurrent urllib clients, {HTTP_REQUESTS} requests "
+              "each):")
+        cases = [
+            ("HTML page", "/meetings/", {"Cookie": cookie}),
+            ("JSON API (200)", "/api/v1/meetings", {"Authorization": f"Bearer {raw}"}),
+            ("JSON API (304)", "/api/v1/meetings", {"Authorization": f"Bearer {raw}", "If-None-Match": etag}),
+        ]
+        means = {}
+        for name, path, headers in cases:
+            for _ in range(20):
+                one(path, headers)
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
+                out = list(pool.map(lambda _, p=path, h=headers: one(p, h), range(HTTP_REQUESTS)))
+            wall = time.perf_counter() - t0
+            lat = sorted(x[0] for x in out)
+            statuses = sorted({x[1] for x in out})
+            p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
+            means[name] = statistics.mean(lat)
+            print(f"  {name:<16} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {HTTP_REQUESTS / wall:7.0f} req/s  "
+                  f"status {statuses}")
+        print(f"  304 vs 200 over HTTP: {means['JSON API (200)'] / means['JSON API (304)']:.1f}x cheaper (mean latency)")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def main():
+    setup_env()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    user, raw = seed()
+    etag = in_process(user, raw)
+    http_load(user, raw, etag)
+
+
+if __name__ == "__main__":
+    main()

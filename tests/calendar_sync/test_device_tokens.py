@@ -1,0 +1,60 @@
+"""The device-token admin page: full admins create (shown once) and revoke; read-only admins only look."""
+
+import pytest
+from django.urls import reverse
+
+from calendar_sync.models import DeviceToken
+from calendar_sync.services.device_tokens import device_token_authenticate, token_hash
+from controlhub.models import AuditEvent
+from tests.calendar_sync.test_meetings_support import make_person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_shows_once_and_stores_only_a_hash(admin_client, org):
+    person = make_person(org, "room4@acme.test")
+    response = admin_client.post(reverse("device_tokens"), {"name": "Room 4 display", "person": person.pk})
+    assert response.status_code == 302
+    page = admin_client.get(reverse("device_tokens")).content.decode()
+    token = DeviceToken.objects.get()
+    start = page.index('id="new-token-value">') + len('id="new-token-value">')
+    raw = page[start: page.index("</code>", start)]
+    assert raw.startswith("chd_") and token.token_hash == token_hash(raw) and raw not in token.prefix
+    assert raw not in admin_client.get(reverse("device_tokens")).content.decode()  # only once
+    assert device_token_authenticate(raw).person == person
+    assert AuditEvent.objects.filter(action="device_token.create").exists()
+    assert raw not in str(AuditEvent.objects.get(action="device_token.create").detail)
+
+
+def test_revoke(admin_client, org):
+    person = make_person(org, "room4@acme.test")
+    admin_client.post(reverse("device_tokens"), {"name": "Room 4", "person": person.pk})
+    token = DeviceToken.objects.get()
+    assert admin_client.post(reverse("device_token_revoke", args=[token.pk])).status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert "Revoked" in admin_client.get(reverse("device_tokens")).content.decode()
+
+
+def test_readonly_admin_cannot_create_or_revoke(client, org, readonly_admin, admin_client):
+    person = make_person(org, "room4@acme.test")
+    admin_client.post(reverse("device_tokens"), {"name": "Room 4", "person": person.pk})
+    token = DeviceToken.objects.get()
+    client.force_login(readonly_admin)
+    page = client.get(reverse("device_tokens"))
+    assert page.status_code == 200 and "Room 4" in page.content.decode() and 'id="token-form"' not in page.content.decode()
+    assert client.post(reverse("device_tokens"), {"name": "x", "person": person.pk}).status_code == 403
+    assert client.post(reverse("device_token_revoke", args=[token.pk])).status_code == 403
+    assert DeviceToken.objects.count() == 1
+
+
+def test_plain_users_are_kept_out(client, plain_user):
+    client.force_login(plain_user)
+    assert client.get(reverse("device_tokens")).status_code == 403
+
+
+def test_people_of_other_orgs_cannot_be_chosen(make_org, admin_client):
+    other, _ = make_org("Globex")
+    stranger = make_person(other, "x@globex.test")
+    response = admin_client.post(reverse("device_tokens"), {"name": "steal", "person": stranger.pk})
+    assert response.status_code == 400 and not DeviceToken.objects.exists()
