@@ -73,13 +73,15 @@ def bench_request(org, admin, ids):
     from django.test import Client
     from django.urls import reverse
 
+    from controlhub.models import Person
+
     client = Client()
     client.force_login(admin)
     client.post(reverse("people_bulk"), {})  # warm up (URL resolver, middleware), as a running server would be
     timings = {}
     for label, data in [
-        ("all (10,000)", {"action": "deactivate", "selection": "all"}),
-        (f"{len(ids)} selected ids", {"action": "activate", "selection": "ids", "ids": [str(i) for i in ids]}),
+        (f"everyone ({Person.objects.count():,} people)", {"action": "activate", "selection": "all"}),
+        ("a page of 50 selected", {"action": "activate", "selection": "ids", "ids": [str(i) for i in ids[:50]]}),
     ]:
         t0 = time.perf_counter()
         response = client.post(reverse("people_bulk"), data)
@@ -88,8 +90,11 @@ def bench_request(org, admin, ids):
     for label, ms in timings.items():
         print(f"admin request to start a bulk job, {label}: {ms:.0f} ms (target < 300 ms)")
     from controlhub.models import BulkJob
+    from controlhub.services import activation
 
-    return BulkJob.objects.filter(kind="activate").latest("created_at")
+    BulkJob.objects.all().delete()  # those were timing only; the queue is not running here
+    # The same job for exactly the 5,000 users that exist in Google (the page posts at most a page of ids).
+    return activation.bulk_job_start(organization=org, kind="activate", selection="ids", ids=ids, actor=admin)
 
 
 def bench_activation(emu, control, job):
