@@ -22,6 +22,7 @@ Only the organizer's copy is edited; attendees' copies are never patched.
 Google reference: https://developers.google.com/workspace/calendar/api/v3/reference/events/patch
 """
 
+import hashlib
 import logging
 import re
 from datetime import UTC, date, datetime, time
@@ -33,7 +34,7 @@ from django.utils import timezone
 from calendar_sync.crypto import aad_for
 from calendar_sync.google import errors as gerrors
 from calendar_sync.models import KeywordMeeting
-from calendar_sync.services.meeting_site import meeting_site_for
+from calendar_sync.services.meeting_site import SiteMeeting, meeting_site_for
 from controlhub.services.keys import org_cipher, org_cipher_for
 
 logger = logging.getLogger(__name__)
@@ -282,8 +283,6 @@ def _site_meeting_of(ctx, km):
     site = ctx.site
     if _keyword_kind(km.keyword, ctx.organization) == "meet":
         return site.personal_room(host_email=ctx.person.email)
-    from calendar_sync.services.meeting_site import SiteMeeting
-
     join_url = ctx.join_url(km)
     host = join_url.split("/")[2] if join_url.count("/") >= 2 else ctx.organization.meeting_site_host
     return SiteMeeting(meeting_id=km.meeting_id, join_url=join_url, sip_uri=f"{km.meeting_id}@{host}")
@@ -299,8 +298,6 @@ def keyword_meeting_provision(*, subscription, google_event_id, keyword, title, 
     if kind == "meet":
         room = site.personal_room(host_email=person.email)
         # A personal room serves many events; the row's id names this booking of it.
-        import hashlib
-
         suffix = hashlib.sha256(f"{subscription.pk}:{google_event_id}".encode()).hexdigest()[:10]
         meeting_id, join_url = f"{room.meeting_id}.{suffix}"[:64], room.join_url
     else:
