@@ -363,6 +363,8 @@ class Emulator:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Small JSON responses must not wait ~40 ms for the client's delayed ACK (Nagle + delayed ACK).
+    disable_nagle_algorithm = True
     server_version = "ESF"
     sys_version = ""
 

@@ -225,18 +225,17 @@ class PeopleExportView(OrgAdminRequiredMixin, View):
 
     def get(self, request):
         qs = people.people_filter(self.org_queryset(Person), **_filters(request)).order_by("email")
-        labels = dict(Person.CalendarState.choices)
         writer = csv.writer(_Echo())
 
         def rows():
-            yield writer.writerow([_("email"), _("name"), _("state"), _("error code"), _("message"),
-                                   _("last change")])
+            # Column names stay fixed (machine-readable, the import's own names), whatever the UI language.
+            yield writer.writerow(["email", "name", "state", "error_code", "message", "last_change"])
             for email, name, state, code, changed in qs.values_list(
                 "email", "name", "calendar_state", "error_code", "state_changed_at"
             ).iterator(chunk_size=2000):
                 message = str(error_info(code).title) if code else ""
                 yield writer.writerow([_safe_cell(v) for v in (
-                    email, name, str(labels.get(state, state)), code, message,
+                    email, name, state, code, message,
                     timezone.localtime(changed).strftime("%Y-%m-%d %H:%M:%S %Z") if changed else "",
                 )])
 

@@ -162,4 +162,36 @@ class Command(BaseCommand):
         return org
 
     def after_seed(self, emu, org):
-        """Run the real flows (domain verification, Test connection, activation) once they exist."""
+        """Run the real flows, as an admin would: verify the domain, Test connection, activate everyone.
+
+        Tasks run inline while seeding (django-q2 sync mode), so the demo opens on a working organization.
+        """
+        from django.core.exceptions import ValidationError
+        from django_q.conf import Conf
+
+        from calendar_sync.services.device_tokens import device_token_create
+        from controlhub.models import Domain, Person
+        from controlhub.services import activation, domains, onboarding
+
+        was_sync, Conf.SYNC = Conf.SYNC, True
+        try:
+            domain = Domain.objects.get(name=DOMAIN)
+            domains.domain_verify(domain=domain)
+            try:
+                domains.domain_add(organization=org, name="subsidiary.example.org")
+            except ValidationError:
+                pass  # already there from an earlier run
+            onboarding.connection_test_start(organization=org, test_email=ADMIN_EMAIL)
+            org.refresh_from_db()
+            for person in Person.objects.filter(organization=org).order_by("email"):
+                if person.calendar_state != Person.CalendarState.ACTIVATED:
+                    activation.person_activate(person=person)
+            ana = Person.objects.get(organization=org, email=USER_EMAIL)
+            _, raw = device_token_create(organization=org, person=ana, name="Demo room display")
+        finally:
+            Conf.SYNC = was_sync
+        states = dict(Person.objects.filter(organization=org).values_list("email", "calendar_state"))
+        self.stdout.write(f"Domain {DOMAIN}: {Domain.objects.get(name=DOMAIN).state}; Google setup: "
+                          f"{org.setup_state}; people: " + ", ".join(f"{e} {s}" for e, s in sorted(states.items())))
+        self.stdout.write(f"Device API token for {USER_EMAIL}: {raw}\n  curl -H 'Authorization: Bearer {raw}' "
+                          f"{settings.PUBLIC_BASE_URL}/api/v1/meetings")
