@@ -83,7 +83,7 @@ def scheduler_tick(*, now=None):
 
 def scheduler_loop(*, seconds=LOOP_SECONDS, interval=SCHEDULER_INTERVAL, maintain=True):
     """Claim due subscriptions every ``interval`` seconds for ``seconds`` seconds (the per-minute schedule)."""
-    deadline = time.monotonic() + seconds
+    deadline = None if seconds is None else time.monotonic() + seconds
     last_maintenance = 0.0
     claimed = 0
     while True:
@@ -95,6 +95,6 @@ def scheduler_loop(*, seconds=LOOP_SECONDS, interval=SCHEDULER_INTERVAL, maintai
                 last_maintenance = started
         except Exception:  # noqa: BLE001 - the next tick tries again
             logger.exception("sync scheduler tick failed")
-        if seconds is not None and time.monotonic() + interval > deadline:
+        if deadline is not None and time.monotonic() + interval > deadline:
             return claimed
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
