@@ -140,7 +140,7 @@ def signin_link_consume(*, person):
     token (together with ``email_verified_at``).
     """
     user_model = get_user_model()
-    person = Person.objects.select_for_update().select_related("organization", "user").get(pk=person.pk)
+    person = Person.objects.select_for_update(of=("self",)).select_related("organization", "user").get(pk=person.pk)
     user = person.user
     if user is None:
         user = user_model.objects.filter(username=person.email).first() or user_model.objects.filter(

@@ -18,6 +18,23 @@ SECRETS = ["Merger with Initech", "Confidential layoffs plan", "carol.secret@par
            "https://acme.webex.com/meet/merger", "Dana Secretname"]
 
 
+def dump_database():
+    """Every row of every table as text (binary columns as hex and as raw bytes), on any database backend."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        raw = bytes(value)
+                        chunks += [raw.hex(), raw.decode("latin-1")]
+                    else:
+                        chunks.append(str(value))
+    assert chunks, "the dump read nothing"
+    return "\n".join(chunks)
+
+
 def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
     settings.WEBHOOK_BASE_URL = "http://127.0.0.1:9"
     ana = activated("ana@acme.test")
@@ -30,7 +47,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
     assert Meeting.objects.count() == 1
     assert subscription_start(person_id=ana.pk) is not None
 
-    dump = "\n".join(connection.connection.iterdump())
+    dump = dump_database()
     for secret in SECRETS:
         assert secret not in dump
         assert secret.encode().hex() not in dump.lower()

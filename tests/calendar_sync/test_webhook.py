@@ -57,14 +57,16 @@ def test_burst_of_pushes_coalesces(google, pushed, monkeypatch):
     """100 notifications for one calendar while a sync is queued: one task, the rest only mark it dirty."""
     ana = pushed
     sub = CalendarSubscription.objects.get(person=ana)
+    from django_q.brokers import get_broker
     from django_q.conf import Conf
-    from django_q.models import OrmQ
 
-    monkeypatch.setattr(Conf, "SYNC", False)  # keep the task in the (ORM) queue instead of running it inline
+    monkeypatch.setattr(Conf, "SYNC", False)  # keep the task in the queue (ORM or Redis) instead of running it
 
-    OrmQ.objects.all().delete()
+    broker = get_broker()
+    broker.purge_queue()
     enqueued = sum(subscription_mark_changed(subscription_id=sub.pk) for _ in range(100))
-    assert enqueued == 1 and OrmQ.objects.count() == 1
+    assert enqueued == 1 and broker.queue_size() == 1
+    broker.purge_queue()
     sub.refresh_from_db()
     assert sub.queued_at is not None and sub.dirty
 
