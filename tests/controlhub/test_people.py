@@ -201,7 +201,7 @@ def test_person_page_buttons_and_history(admin_client, ready_org, admin_user):
     page = admin_client.get(reverse("person", args=[person.pk])).content.decode()
     assert 'id="btn-reactivate"' in page and 'id="btn-deactivate"' in page
     assert "No Google Calendar for this user" in page and "unsuspend the user" in page
-    assert "Error: not_a_calendar_user" in page
+    assert "Error: No Google Calendar for this user (not_a_calendar_user)" in page
 
 
 def test_people_page_lists_people_for_user_page_me(client, ready_org, plain_user):
