@@ -3,12 +3,13 @@
 Arguments are ids only: django-q2 stores them as plaintext pickles, and meeting data must never be there.
 """
 
-from calendar_sync.services import scheduler, subscriptions
+from calendar_sync.services import presence, scheduler, subscriptions
 
 
 def subscription_start(person_id):
-    """Called once a person is activated: first full sync and push channel."""
+    """Called once a person is activated: first full sync and push channel, then their out-of-office reading."""
     subscriptions.subscription_start(person_id=person_id)
+    presence.presence_refresh_task(person_id)
 
 
 def subscription_stop(person_id):

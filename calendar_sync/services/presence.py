@@ -147,7 +147,7 @@ def presence_refresh_task(person_id):
         person_presence_refresh(person=person)
 
 
-def presence_poll_due(limit=500):
+def presence_poll_due(limit=5000):
     """Scheduled: enqueue a refresh for activated people whose reading is stale (oldest first, bounded)."""
     from django.db.models import Q
     from django_q.tasks import async_task

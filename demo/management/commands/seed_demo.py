@@ -186,6 +186,10 @@ class Command(BaseCommand):
             for person in Person.objects.filter(organization=org).order_by("email"):
                 if person.calendar_state != Person.CalendarState.ACTIVATED:
                     activation.person_activate(person=person)
+            from calendar_sync.services.presence import person_presence_refresh
+
+            for person in Person.objects.filter(organization=org, calendar_state=Person.CalendarState.ACTIVATED):
+                person_presence_refresh(person=person)
             ana = Person.objects.get(organization=org, email=USER_EMAIL)
             _, raw = device_token_create(organization=org, person=ana, name="Demo room display")
         finally:
