@@ -146,6 +146,16 @@ class Command(BaseCommand):
             admin = get_user_model().objects.get(username=ADMIN_EMAIL)
             admin.set_password(ADMIN_PASSWORD)
             admin.save()
+            # The emulated Google starts empty on every run: forget what was mirrored from the previous one
+            # (sync tokens, channels, meetings) so activation below starts clean, as a new tenant would.
+            from calendar_sync.models import CalendarSubscription, KeywordMeeting
+
+            KeywordMeeting.objects.filter(organization=org).delete()
+            CalendarSubscription.objects.filter(organization=org).delete()
+            Person.objects.filter(organization=org).update(calendar_state=Person.CalendarState.OFF, error_code="",
+                                                           error_detail="", next_retry_at=None)
+        Organization.objects.filter(pk=org.pk).update(meeting_site_host="demo.webex.com")
+        org.refresh_from_db()
         membership = membership_set(organization=org, email=USER_EMAIL, role=Membership.Role.USER,
                                     password=USER_PASSWORD)
         Domain.objects.update_or_create(name=DOMAIN, defaults={"organization": org, "token": VERIFICATION_TOKEN})
