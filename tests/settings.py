@@ -11,7 +11,12 @@ os.environ.setdefault("PUBLIC_BASE_URL", "http://testserver")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from controlhub.settings import *  # noqa: E402,F403
-from controlhub.settings import Q_CLUSTER  # noqa: E402
+from controlhub.settings import BASE_DIR, DATABASES, Q_CLUSTER  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so a real worker process (tests/test_worker.py) can share the test database.
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 
 # Tasks run inline, in the same transaction-aware way they are enqueued (after commit).
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

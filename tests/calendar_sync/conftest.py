@@ -58,14 +58,3 @@ def event_at(summary, start, minutes=60, tz="UTC", **extra):
 
 def soon(hours=2):
     return (timezone.now() + dt.timedelta(hours=hours)).replace(microsecond=0, second=0, minute=0)
-
-
-@pytest.fixture(autouse=True)
-def _valid_master_key(settings):
-    """tests/settings.py's default ENCRYPTION_KEYS decodes to 31 bytes; use a valid 32-byte master key here."""
-    from controlhub.services.keys import forget_ciphers
-
-    settings.ENCRYPTION_KEYS = "t1:" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
-    forget_ciphers()
-    yield
-    forget_ciphers()
