@@ -5,14 +5,17 @@ Run: ``.venv/bin/python -m bench.bench_activation``. Standalone: a temporary SQL
 in-process. Prints figures, asserts nothing.
 
 Quotas: ``PUT /_emulator/quota {"per_project_per_minute": 10000, "per_user_per_minute": 600, "time_scale": X}``;
-``time_scale`` compresses Google's one-minute sliding window to ``60 * X`` seconds (default X = 0.05, a 3 s window,
-knob ``BENCH_TIME_SCALE``). The quota counts Calendar API calls; token requests are not counted (as at Google).
+``time_scale`` scales Google's one-minute sliding window to ``60 * X`` seconds (knob ``BENCH_TIME_SCALE``, default
+1.0: a real minute). The default is the real minute because this machine validates about 100 people/s (the
+emulator runs in the same process), which is below Google's 10,000 calls/min only at full scale: a compressed
+minute would measure this process's CPU, not the quota. The quota counts Calendar API calls; token requests are not
+counted (as at Google).
 
 Validations run on a thread pool in this process (``BENCH_WORKERS``, default 8) calling the same
 ``person_validate`` the queue worker calls; the emulator runs in this process too, so the CPU figure per
 activation includes both sides of every HTTP exchange.
 
-Knobs: ``BENCH_CSV_ROWS`` (10000), ``BENCH_ACTIVATIONS`` (5000), ``BENCH_TIME_SCALE`` (0.05), ``BENCH_WORKERS`` (8).
+Knobs: ``BENCH_CSV_ROWS`` (10000), ``BENCH_ACTIVATIONS`` (5000), ``BENCH_TIME_SCALE`` (1.0), ``BENCH_WORKERS`` (8).
 """
 
 import json
@@ -26,7 +29,7 @@ TMP = Path(tempfile.mkdtemp(prefix="bench_activation_"))
 MASTER_KEY = "bench:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
 CSV_ROWS = int(os.environ.get("BENCH_CSV_ROWS", "10000"))
 ACTIVATIONS = int(os.environ.get("BENCH_ACTIVATIONS", "5000"))
-TIME_SCALE = float(os.environ.get("BENCH_TIME_SCALE", "0.05"))
+TIME_SCALE = float(os.environ.get("BENCH_TIME_SCALE", "1.0"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
 PER_PROJECT = 10_000
 PER_USER = 600
