@@ -7,6 +7,7 @@ organization are then simply not found (404), never forbidden (which would leak 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -21,7 +22,7 @@ class OrgMemberRequiredMixin(LoginRequiredMixin):
         if not membership:
             if request.user.is_staff:
                 return redirect("admin:index")
-            raise PermissionDenied("You are not a member of any organization.")
+            raise PermissionDenied(_("You are not a member of any organization."))
         self.membership = membership
         self.organization = membership.organization
         return super().dispatch(request, *args, **kwargs)
@@ -42,7 +43,7 @@ class OrgAdminRequiredMixin(OrgMemberRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.membership:
             if not request.membership.is_admin:
-                raise PermissionDenied("Only organization admins can open this page.")
+                raise PermissionDenied(_("Only organization admins can open this page."))
             if request.method not in SAFE_METHODS and not request.membership.can_change:
-                raise PermissionDenied("Read-only admins cannot make changes.")
+                raise PermissionDenied(_("Read-only admins cannot make changes."))
         return super().dispatch(request, *args, **kwargs)

@@ -187,3 +187,13 @@ def test_checks_refuse_missing_or_malformed_encryption_keys(value, expected):
                          text=True, timeout=120)
     assert out.returncode != 0
     assert expected in out.stdout + out.stderr
+
+
+def test_error_pages_are_ours_and_explain(client, plain_user, settings):
+    settings.DEBUG = False
+    client.force_login(plain_user)
+    forbidden = client.get(reverse("dashboard"))
+    assert forbidden.status_code == 403
+    assert "Only organization admins can open this page." in forbidden.content.decode()
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404 and "belongs to another organization" in missing.content.decode()
