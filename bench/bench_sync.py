@@ -1,10 +1,26 @@
 """Sync engine figures: full-sync throughput vs the I/O limit, change-to-visible latency, Google calls per day.
 
 Run: ``.venv/bin/python -m bench.bench_sync``. Standalone: a temp SQLite file DB (or ``DATABASE_URL``/``REDIS_URL``
-when set), the emulator in-process. Prints figures, asserts nothing.
+when set). Prints figures, asserts nothing.
+
+The emulator is seeded in-process, then (by default) served from its own process (``python -m google_emulator``
+with the seeded state): the baseline is then what it claims to be, the cost of fetching the pages with our
+client, without Google's own CPU competing with ours for this process's GIL. ``BENCH_EMULATOR=inprocess`` keeps
+it in this process (its CPU then counts in both runs).
+
+Figures:
+- full sync, sequential, emulator answering at once: users/s and events/s of the sync and of a baseline that
+  fetches the same pages with the same gateway and discards them. This compares CPU with CPU (the emulator answers
+  a page in about a millisecond), so it shows what the sync costs beyond fetching;
+- the same with Google-like latency (``BENCH_GOOGLE_DELAY_MS``, 100 ms per events.list, injected as an emulator
+  fault) and ``BENCH_THREADS`` (8) threads in both runs, for ``BENCH_DELAY_USERS`` (50) users: with real Google the
+  page fetch dominates and this is the ratio that predicts production;
+- Google calls per simulated day; change-to-visible latency through the real web server and qcluster(s).
 
 Environment knobs: ``BENCH_SYNC_USERS`` (500), ``BENCH_SYNC_EVENTS`` (60), ``BENCH_LATENCY_SECONDS`` (60; the
-change rate is 20/s), ``BENCH_QCLUSTERS`` (1 on SQLite, 2 with Redis), ``BENCH_SKIP_LATENCY=1``.
+change rate is 20/s), ``BENCH_QCLUSTERS`` (1 on SQLite, 2 with Redis), ``BENCH_SKIP_LATENCY=1``,
+``BENCH_EMULATOR`` (subprocess | inprocess), ``BENCH_THREADS``, ``BENCH_DELAY_USERS``, ``BENCH_GOOGLE_DELAY_MS``,
+``BENCH_PROFILE=1`` (cProfile of the sequential sync; ``BENCH_PROFILE_SORT``, ``BENCH_PROFILE_LINES``).
 """
 
 import datetime as dt
@@ -14,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -25,6 +42,10 @@ USERS = int(os.environ.get("BENCH_SYNC_USERS", "500"))
 EVENTS = int(os.environ.get("BENCH_SYNC_EVENTS", "60"))
 LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
 RATE = 20.0
+EMULATOR_MODE = os.environ.get("BENCH_EMULATOR", "subprocess")
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+DELAY_USERS = int(os.environ.get("BENCH_DELAY_USERS", "50"))
+GOOGLE_DELAY_MS = int(os.environ.get("BENCH_GOOGLE_DELAY_MS", "100"))
 
 
 def free_port():
@@ -73,51 +94,140 @@ def seed_events(emu, emails):
                 calendar_api.insert_event(emu.state, cal, body, email)
 
 
-def bench_full_sync(emu, control, org, persons):
-    from calendar_sync.models import CalendarSubscription, Meeting
-    from calendar_sync.services.subscriptions import subscription_ensure
-    from calendar_sync.services.sync import PAGE_SIZE, calendar_sync_once, sync_window
-    from controlhub.services.google_connection import org_gateway
+def _in_threads(n_threads, items, work):
+    """Run ``work(item)`` for every item on ``n_threads`` threads (1: this thread); each thread closes its DB
+    connections when it ends."""
+    from django.db import connections
 
-    gateway = org_gateway(org)
+    if n_threads <= 1:
+        for item in items:
+            work(item)
+        return
+    pending = list(reversed(items))
+    lock = threading.Lock()
+    failures = []
+
+    def run():
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    item = pending.pop()
+                work(item)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
+
+
+def _fetch_all(gateway, persons, n_threads):
+    """The baseline: the pages the sync fetches, with the same gateway, discarded. Returns the event count."""
+    from calendar_sync.services.sync import PAGE_SIZE, sync_window
+
     start, end = sync_window()
     params = {"timeMin": start.isoformat(), "timeMax": end.isoformat(), "singleEvents": True,
               "maxResults": PAGE_SIZE}
-    for p in persons:  # mint every delegated token first: both runs then pay for the same requests only
-        gateway.fetch_token(p.email, ["https://www.googleapis.com/auth/calendar"])
-    t0 = time.perf_counter()
-    n_events = 0
-    for p in persons:
-        token = None
+    counts = []
+
+    def fetch(p):
+        token, n = None, 0
         while True:
             page = gateway.events_list(p.email, p.email, pageToken=token, **params)
-            n_events += len(page.get("items", []))
+            n += len(page.get("items", []))
             token = page.get("nextPageToken")
             if not token:
                 break
-    baseline = time.perf_counter() - t0
-    subs = [subscription_ensure(person=p) for p in persons]
+        counts.append(n)
+
+    _in_threads(n_threads, persons, fetch)
+    return sum(counts)
+
+
+def _sync_all(gateway, subs, n_threads):
+    from calendar_sync.models import CalendarSubscription
+    from calendar_sync.services.sync import calendar_sync_once
+
+    def sync(sub_pk):
+        sub = CalendarSubscription.objects.select_related("person", "organization").get(pk=sub_pk)
+        calendar_sync_once(subscription=sub, gateway=gateway)
+
+    _in_threads(n_threads, [s.pk for s in subs], sync)
+
+
+def _report(label, n_users, baseline, n_events, elapsed, rows):
+    print(f"  baseline (fetch pages, discard): {baseline:.2f}s  {n_users / baseline:.1f} users/s  "
+          f"{n_events / baseline:.0f} events/s")
+    print(f"  sync (fetch, encrypt, bulk upsert): {elapsed:.2f}s  {n_users / elapsed:.1f} users/s  "
+          f"{rows / elapsed:.0f} events/s")
+    print(f"  ratio sync/baseline throughput{label}: {baseline / elapsed:.2f} (target >= 0.75)")
+
+
+def bench_full_sync(emu, control, org, persons):
     import cProfile
     import pstats
 
+    from calendar_sync.models import Meeting
+    from calendar_sync.services.subscriptions import subscription_ensure
+    from controlhub.services.google_connection import org_gateway
+
+    gateway = org_gateway(org)
+    for p in persons:  # mint every delegated token first: both runs then pay for the same requests only
+        gateway.fetch_token(p.email, ["https://www.googleapis.com/auth/calendar"])
+    t0 = time.perf_counter()
+    n_events = _fetch_all(gateway, persons, 1)
+    baseline = time.perf_counter() - t0
+    subs = [subscription_ensure(person=p) for p in persons]
     prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     t0 = time.perf_counter()
     if prof:
         prof.enable()
-    for sub in subs:
-        sub = CalendarSubscription.objects.select_related("person", "organization").get(pk=sub.pk)
-        calendar_sync_once(subscription=sub, gateway=gateway)
+    _sync_all(gateway, subs, 1)
     elapsed = time.perf_counter() - t0
     if prof:
         prof.disable()
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(prof).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(
+            int(os.environ.get("BENCH_PROFILE_LINES", "25")))
     rows = Meeting.objects.count()
-    print(f"full sync: {len(persons)} users x {EVENTS} events = {rows} meetings written")
-    print(f"  baseline (fetch pages, discard): {baseline:.2f}s  {len(persons) / baseline:.1f} users/s  "
-          f"{n_events / baseline:.0f} events/s")
-    print(f"  sync (fetch, encrypt, bulk upsert): {elapsed:.2f}s  {len(persons) / elapsed:.1f} users/s  "
-          f"{rows / elapsed:.0f} events/s")
-    print(f"  ratio sync/baseline throughput: {baseline / elapsed:.2f} (target >= 0.75)")
+    print(f"full sync, sequential, no Google latency (emulator {EMULATOR_MODE}): {len(persons)} users x {EVENTS} "
+          f"events = {rows} meetings written")
+    _report(" (CPU vs CPU)", len(persons), baseline, n_events, elapsed, rows)
+
+
+def bench_full_sync_with_latency(control, org, persons):
+    """Both runs with ``THREADS`` threads while every events.list answers after ``GOOGLE_DELAY_MS``."""
+    from calendar_sync.models import CalendarSubscription, Meeting
+    from controlhub.services.google_connection import org_gateway
+
+    sample = persons[:DELAY_USERS]
+    subs = list(CalendarSubscription.objects.filter(person__in=sample))
+    Meeting.objects.filter(subscription__in=subs).delete()  # a full sync again, every row written
+    CalendarSubscription.objects.filter(pk__in=[s.pk for s in subs]).update(
+        sync_token="", window_start=None, window_end=None)
+    gateway = org_gateway(org)
+    control.fault(method="GET", path_regex="/calendar/v3/calendars/.*/events", status=0,
+                  delay_ms=GOOGLE_DELAY_MS, count=-1)
+    try:
+        t0 = time.perf_counter()
+        n_events = _fetch_all(gateway, sample, THREADS)
+        baseline = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _sync_all(gateway, subs, THREADS)
+        elapsed = time.perf_counter() - t0
+    finally:
+        control.clear_faults()
+    rows = Meeting.objects.filter(subscription__in=subs).count()
+    print(f"full sync with {GOOGLE_DELAY_MS} ms Google latency per page, {THREADS} threads in both runs: "
+          f"{len(sample)} users x {EVENTS} events = {rows} meetings written")
+    _report(f" ({GOOGLE_DELAY_MS} ms latency)", len(sample), baseline, n_events, elapsed, rows)
 
 
 def bench_calls_per_day(control, persons):
@@ -239,20 +349,51 @@ def bench_latency(env, control, persons, web_port):
                 proc.kill()
 
 
+class _EmulatorProcess:
+    """The seeded emulator served by ``python -m google_emulator`` in its own process, on the same port."""
+
+    def __init__(self, port, state_file):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "google_emulator", "--port", str(port), "--state", str(state_file),
+             "--allow-insecure-webhooks"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            raise RuntimeError("the emulator process did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 def main():
     sys.path.insert(0, str(ROOT))
     from google_emulator.server import Emulator
 
-    emu = Emulator(host="127.0.0.1", port=0, dns_port=0, allow_insecure_webhooks=True)
+    emu = Emulator(host="127.0.0.1", port=free_port(), dns_port=0, allow_insecure_webhooks=True)
     emu.start()
     from tests.emulator import EmulatorControl
 
     control = EmulatorControl(emu.base_url)
-    control.stats_since = lambda since: control.call("GET", f"/_emulator/stats?changes_since={since}")["changes"]
     control.reset()
     key = control.service_account(project_id="bench")
     key_file = TMP / "sa.json"
     key_file.write_text(json.dumps(key))
+    control.tenant("bench.test", "Bench")
+    emails = [f"user{i:04d}@bench.test" for i in range(USERS)]
+    for email in emails:
+        control.user(email)
+    control.delegate("bench.test", key["client_id"], ["https://www.googleapis.com/auth/calendar"])
+    seed_events(emu, emails)
+    if EMULATOR_MODE != "inprocess":
+        # Same port, so the key's token_uri and every URL stay valid; the state moves with the JSON file.
+        state_file = TMP / "emulator_state.json"
+        emu.save(str(state_file))
+        emu.stop()
+        emu = _EmulatorProcess(emu.port, state_file)
+    control.stats_since = lambda since: control.call("GET", f"/_emulator/stats?changes_since={since}")["changes"]
     web_port = free_port()
     env = setup_env(emu.base_url, key_file, web_port)
     import django
@@ -265,29 +406,27 @@ def main():
     from controlhub.models import Person
     from controlhub.services.orgs import organization_create
 
-    control.tenant("bench.test", "Bench")
-    emails = [f"user{i:04d}@bench.test" for i in range(USERS)]
-    for email in emails:
-        control.user(email)
-    control.delegate("bench.test", key["client_id"], ["https://www.googleapis.com/auth/calendar"])
-    seed_events(emu, emails)
     org, _, _ = organization_create(name="Bench", admin_email="admin@bench.test", admin_password="x" * 20)
     persons = [Person.objects.create(organization=org, email=e, calendar_state="activated") for e in emails]
-    print(f"bench_sync: {USERS} users x {EVENTS} events; DB {env.get('DATABASE_URL', os.environ.get('DATABASE_URL'))}")
-    bench_full_sync(emu, control, org, persons)
-    bench_calls_per_day(control, persons)
-    # Channels for the latency run point at the real web server.
-    from calendar_sync.models import CalendarSubscription, Channel
-    from calendar_sync.services.subscriptions import subscription_run
+    print(f"bench_sync: {USERS} users x {EVENTS} events; DB {env.get('DATABASE_URL', os.environ.get('DATABASE_URL'))}; "
+          f"emulator {'in this process' if EMULATOR_MODE == 'inprocess' else 'in its own process'}")
+    try:
+        bench_full_sync(emu, control, org, persons)
+        bench_full_sync_with_latency(control, org, persons)
+        bench_calls_per_day(control, persons)
+        # Channels for the latency run point at the real web server.
+        from calendar_sync.models import CalendarSubscription, Channel
+        from calendar_sync.services.subscriptions import subscription_run
 
-    Channel.objects.all().delete()  # (emulator channels of the simulated day point at the same address)
-    for p in persons[:100]:
-        sub = CalendarSubscription.objects.get(person=p)
-        CalendarSubscription.objects.filter(pk=sub.pk).update(lease_until=None, queued_at=None, dirty=False,
-                                                              next_sync_at=dt.datetime.now(dt.UTC))
-        subscription_run(subscription_id=sub.pk)
-    bench_latency(env, control, persons, web_port)
-    emu.stop()
+        Channel.objects.all().delete()  # (emulator channels of the simulated day point at the same address)
+        for p in persons[:100]:
+            sub = CalendarSubscription.objects.get(person=p)
+            CalendarSubscription.objects.filter(pk=sub.pk).update(lease_until=None, queued_at=None, dirty=False,
+                                                                  next_sync_at=dt.datetime.now(dt.UTC))
+            subscription_run(subscription_id=sub.pk)
+        bench_latency(env, control, persons, web_port)
+    finally:
+        emu.stop()
 
 
 if __name__ == "__main__":
