@@ -1,7 +1,7 @@
 from django.urls import path
 
 from calendar_sync import api, webhook
-from calendar_sync.views import health, meetings
+from calendar_sync.views import health, meetings, notify
 
 urlpatterns = [
     path("meetings/", meetings.MeetingsView.as_view(), name="meetings"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("sync/health/", health.sync_health, name="sync_health"),
     path("google/notifications", webhook.google_notifications, name="google_notifications"),
     path("api/v1/meetings", api.meetings_api, name="api_meetings"),
+    path("notify-sw.js", notify.notify_service_worker, name="notify_service_worker"),
 ]

@@ -1,10 +1,16 @@
 """Selectors for the meetings list page and the JSON API.
 
-Cost discipline (the page is opened by every user every day and polled every ~10 s):
-- one query for the meetings of the window (``only`` the columns shown), person + organization + subscription in
-  one more; the ETag comes from one aggregate query *before* anything is decrypted, so a 304 decrypts nothing;
-- decryption only for the rows returned, with one cipher per key version;
-- times are preformatted here with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows);
+Cost discipline (the page is opened by every user every day and polled every ~10 s; devices poll the API):
+- who: one query brings the person, organization, subscription and membership (``person_of_user``); the API's
+  device token brings person, organization and subscription with it;
+- the meetings of the window: ONE query (``values_list`` columns through a plain cursor: no model instances, no
+  per-value converters) that also carries the window's count and newest ``synced_at`` (window functions, computed
+  before ``LIMIT``), which is all the ETag needs;
+- a poll that sends ``If-None-Match`` first asks one aggregate query for the ETag, so a 304 decrypts nothing;
+- decryption only for the rows returned: one decryptor per key version and column, the associated-data prefix
+  prepared once (``DataCipher.decryptor``);
+- times are preformatted here with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows); the HTML rows
+  are joined from pre-escaped strings by the view, the JSON rows are plain dicts;
 - all-day events are placed by their ``start_date``/``end_date``, never by UTC datetimes, so they never shift.
 """
 
@@ -13,14 +19,16 @@ import json
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
-from django.db.models import Count, Max
+from django.db import connections, router, transaction
+from django.db.models import Count, Max, Subquery
 from django.utils import formats, timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from calendar_sync.crypto import aad_for
 from calendar_sync.meeting_crypto import TABLE, row_key
 from calendar_sync.models import CalendarSubscription, Meeting
 from calendar_sync.services.presence import presence_of
@@ -31,6 +39,7 @@ from controlhub.services.orgs import audit_record
 PAST_DAYS = 7
 FUTURE_DAYS = 31
 JOIN_EARLY = timedelta(minutes=5)
+JOIN_EARLY_MS = int(JOIN_EARLY.total_seconds() * 1000)
 STALE_AFTER = timedelta(minutes=35)
 NAMES_SHOWN = 4
 
@@ -43,18 +52,18 @@ PROVIDER_LABELS = {
     "tel": gettext_lazy("Phone"),
     "other": gettext_lazy("Online meeting"),
 }
-_FIELDS = ("title", "organizer_email", "organizer_name", "attendees", "join_url")
+# The columns a list row needs, in the order ``meetings_read`` unpacks them.
 _COLUMNS = (
-    "id", "subscription_id", "google_event_id", "start", "end", "all_day", "start_date", "end_date", "status",
-    "event_type", "attendee_count", "join_provider", "key_version", "synced_at",
-    *(f"{name}_enc" for name in _FIELDS),
+    "id", "google_event_id", "start", "end", "all_day", "start_date", "end_date", "event_type", "attendee_count",
+    "join_provider", "key_version", "title_enc", "attendees_enc", "join_url_enc", "organizer_email_enc",
+    "organizer_name_enc",
 )
-MeetingRow = namedtuple("MeetingRow", [c.removesuffix("_enc") + ("_enc" if c.endswith("_enc") else "")
-                                       for c in _COLUMNS])
+_DECRYPTED = ("title", "attendees", "join_url", "organizer_email", "organizer_name")
 PAGE_ROWS = 100  # rows shown (and decrypted) per page; "Show more" raises it
 MAX_ROWS = 1000
 
 
+@lru_cache(maxsize=512)
 def zone_of(name):
     try:
         return ZoneInfo(name or "UTC")
@@ -63,11 +72,29 @@ def zone_of(name):
 
 
 # --- who ------------------------------------------------------------------------------------------------------
+_PERSON_RELATED = ("organization", "subscription")
+
+
+def person_of_user(*, user):
+    """The ``Person`` linked to ``user`` in the user's own organization, with organization, subscription and the
+    user's membership (``person.user.membership``, its organization set) in ONE query; None when no person is
+    linked (callers then fall back to ``person_for_member``, which also matches by email)."""
+    if not getattr(user, "pk", None):
+        return None
+    person = next(iter(
+        Person.objects.select_related(*_PERSON_RELATED, "user__membership")
+        .filter(user=user, organization__memberships__user=user)[:1]
+    ), None)
+    if person is not None:
+        person.user.membership.organization = person.organization
+    return person
+
+
 def person_for_member(*, user, organization):
     """The ``Person`` of a signed-in member: linked by ``Person.user``, else matched by email in the org.
 
     One query; organization and subscription come with it."""
-    base = Person.objects.select_related("organization", "subscription").filter(organization=organization)
+    base = Person.objects.select_related(*_PERSON_RELATED).filter(organization=organization)
     person = base.filter(user=user).first()
     if person is None and user.email:
         person = base.filter(email__iexact=user.email.strip()).first()
@@ -105,30 +132,116 @@ def window_for(*, time_zone, now=None, show_past=False):
     return Window(zone, today, first, last, start, end, show_past)
 
 
-def _window_queryset(subscription, window):
-    # A day of slack on both sides for all-day rows (stored at midnight of the calendar's zone); the exact
-    # placement happens in Python by dates.
-    return Meeting.objects.filter(
-        subscription=subscription,
-        end__gt=window.start - timedelta(days=1),
-        start__lt=window.end + timedelta(days=1),
-    ).exclude(status="cancelled")
+def _window_rows(subscription, after, before):
+    # ``_run`` passes the window with a day of slack on both sides for all-day rows (stored at midnight of the
+    # calendar's zone); the exact placement happens in Python by dates.
+    return Meeting.objects.filter(subscription=subscription, end__gt=after, start__lt=before).exclude(
+        status="cancelled"
+    )
+
+
+def _window_version_queryset(subscription, after, before):
+    """(count, newest synced_at) of the window as a one-row GROUP BY query (usable as a subquery)."""
+    return (
+        _window_rows(subscription, after, before).order_by().values("subscription")
+        .annotate(n=Count("id"), last=Max("synced_at"))
+    )
+
+
+def _read_queryset(subscription, after, before, limit):
+    version = _window_version_queryset(subscription, after, before)
+    # Uncorrelated scalar subqueries: computed once per query (window functions would copy every row, blobs
+    # included, into a temporary table first: twice as slow on SQLite).
+    qs = (
+        _window_rows(subscription, after, before)
+        .annotate(window_count=Subquery(version.values("n")), window_last=Subquery(version.values("last")))
+        .order_by("start", "id")
+        .values_list(*_COLUMNS, "window_count", "window_last")
+    )
+    return qs[:limit] if limit else qs
+
+
+def _aggregate_queryset(subscription, after, before, limit):
+    return _window_version_queryset(subscription, after, before).values_list("n", "last")
+
+
+# Building and compiling these querysets costs more than running them (~1 ms), so each shape is compiled once per
+# database with placeholder values, and later calls only bind the real ones (converted exactly as the ORM does).
+_PLACEHOLDER_SUBSCRIPTION = 2_000_000_017
+_PLACEHOLDER_AFTER = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_PLACEHOLDER_BEFORE = datetime(1902, 3, 4, 5, 6, 7, tzinfo=UTC)
+_compiled = {}
+
+
+def _compiled_sql(build, alias, limit):
+    key = (build.__name__, alias, connections[alias].vendor, limit)
+    hit = _compiled.get(key)
+    if hit is None:
+        ops = connections[alias].ops
+        qs = build(_PLACEHOLDER_SUBSCRIPTION, _PLACEHOLDER_AFTER, _PLACEHOLDER_BEFORE, limit)
+        sql, params = qs.query.sql_with_params()
+        slots = {_PLACEHOLDER_SUBSCRIPTION: 0, ops.adapt_datetimefield_value(_PLACEHOLDER_AFTER): 1,
+                 ops.adapt_datetimefield_value(_PLACEHOLDER_BEFORE): 2}
+        plan = tuple((slots[p], None) if p in slots else (None, p) for p in params)
+        if not {0, 1, 2} <= {slot for slot, _ in plan}:  # Django changed how it binds these values
+            raise RuntimeError(f"{build.__name__}: a placeholder value is missing from the compiled query")
+        hit = _compiled[key] = (sql, plan)
+        if len(_compiled) > 4096:
+            _compiled.clear()
+    return hit
+
+
+def _run(build, subscription, window, limit=None):
+    """Rows of ``build``'s queryset for the window, as tuples from the driver (no model instances, no
+    converters: SQLite's registered ones give datetimes/dates/bools; the callers handle the rest)."""
+    alias = router.db_for_read(Meeting)
+    sql, plan = _compiled_sql(build, alias, limit)
+    adapt = connections[alias].ops.adapt_datetimefield_value
+    values = (subscription.pk, adapt(window.start - timedelta(days=1)), adapt(window.end + timedelta(days=1)))
+    params = tuple(values[slot] if slot is not None else constant for slot, constant in plan)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _utc(value):
+    """A stored datetime as an aware UTC datetime: SQLite returns naive UTC (text for computed columns),
+    PostgreSQL aware datetimes."""
+    if value is None:
+        return None
+    if value.__class__ is str:
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _day(value):
+    return date.fromisoformat(value) if value.__class__ is str else value
 
 
 # --- ETag (cheap, before any decryption) -----------------------------------------------------------------------
-def meetings_etag(*, person, subscription, window, variant="", now=None, loaded=None):
-    """``loaded``: the ``Meeting`` rows already fetched by ``meetings_load`` (saves the aggregate query)."""
+def window_version(*, subscription, window):
+    """``(count, newest synced_at)`` of the window's rows: one aggregate query, nothing decrypted."""
+    if subscription is None:
+        return 0, None
+    rows = _run(_aggregate_queryset, subscription, window)
+    return (rows[0][0], _utc(rows[0][1])) if rows else (0, None)
+
+
+def meetings_etag(*, person, subscription, window, variant="", now=None, version=None):
+    """``version``: ``(count, last)`` from ``MeetingsRead.version`` when the rows were read (no query then),
+    else one aggregate query (``window_version``)."""
     now = now or timezone.now()
-    agg = {"n": 0, "last": None}
-    if loaded is not None:
-        agg = {"n": len(loaded), "last": max((m.synced_at for m in loaded), default=None)}
-    elif subscription is not None:
-        agg = _window_queryset(subscription, window).aggregate(n=Count("id"), last=Max("synced_at"))
+    if version is None:
+        version = window_version(subscription=subscription, window=window)
+    n, last = version
     stale = subscription_is_stale(subscription, now=now) if subscription is not None else None
     parts = [
         variant, person.pk, person.calendar_state, person.error_code, window.zone.key, window.today, window.show_past,
-        agg["n"], agg["last"], getattr(subscription, "last_synced_at", None), getattr(subscription, "state", None),
-        stale, person.ooo_start, person.ooo_end, person.is_out_of_office(now), person.organization.keyword_webex,
+        n, last.isoformat() if last else None, getattr(subscription, "last_synced_at", None),
+        getattr(subscription, "state", None), stale, person.ooo_start, person.ooo_end, person.is_out_of_office(now),
+        person.organization.keyword_webex,
     ]
     return '"' + hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[:24] + '"'
 
@@ -143,30 +256,102 @@ def subscription_is_stale(subscription, *, now=None):
 
 
 # --- rows -----------------------------------------------------------------------------------------------------
+Entry = namedtuple("Entry", [
+    "id", "title", "start", "end", "all_day", "start_date", "end_date", "last_day", "organizer_email",
+    "organizer_name", "attendee_count", "attendee_names", "provider", "join_url", "out_of_office",
+    "organized_by_me",
+])
+Entry.__doc__ = """One decrypted meeting of the window. ``start``/``end``: aware datetimes (midnights of the
+user's zone for all-day rows); ``start_date``/``end_date``: the stored all-day dates (end exclusive), ``last_day``
+the last day an all-day row covers (inclusive); None for timed rows."""
+OooRow = namedtuple("OooRow", "event_type status start end")  # what ``presence_of`` reads of a meeting
+
+
 @dataclass
-class Row:
-    id: int
-    title: str
-    start: datetime
-    end: datetime
-    start_ms: int
-    end_ms: int
-    join_from_ms: int
-    all_day: bool
-    time_label: str
-    organizer_email: str
-    organizer_name: str
-    attendee_count: int
-    attendee_names: list
-    names_shown: str
-    more_names: int
-    provider: str
-    provider_label: str
-    join_url: str
-    out_of_office: bool
-    organized_by_me: bool = False
-    start_date: date | None = None
-    end_date: date | None = None
+class MeetingsRead:
+    entries: list  # Entry, in (start, id) order
+    total: int  # rows of the window query (before the limit)
+    last_synced: datetime | None
+    out_of_office: list  # OooRow of the rows read, for presence
+    truncated: bool
+
+    @property
+    def version(self):
+        return self.total, self.last_synced
+
+
+def _decryptors(organization, subscription_id, version):
+    cipher = org_cipher_version(organization, version)
+    key_prefix = row_key(subscription_id, "")
+    return tuple(cipher.decryptor(aad_for(TABLE, name, key_prefix)) for name in _DECRYPTED)
+
+
+def meetings_read(*, person, subscription, window, limit=None):
+    """The first ``limit`` rows of the window, decrypted (one query, no model instances).
+
+    Title, attendees and join URL are decrypted; the organizer comes from the attendee list when it is there (it
+    usually is), so its two columns are decrypted only for events without attendees."""
+    if subscription is None:
+        return MeetingsRead([], 0, None, [], False)
+    raw = _run(_read_queryset, subscription, window, limit)
+    if not raw:
+        return MeetingsRead([], 0, None, [], False)
+    total, last = raw[0][-2], _utc(raw[0][-1])
+    organization = person.organization
+    zone = window.zone
+    win_start, win_end, first_day, last_day_of_window = window.start, window.end, window.first_day, window.last_day
+    my_email = person.email.lower()
+    no_title = _("(No title)")
+    one_day = timedelta(days=1)
+    decryptors = {}
+    entries = []
+    ooo = []
+    loads = json.loads
+    for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
+         title_b, attendees_b, url_b, org_email_b, org_name_b, _n, _last) in raw:
+        start, end = _utc(start), _utc(end)
+        out_of_office = event_type == "outOfOffice"
+        if out_of_office:
+            ooo.append(OooRow(event_type, "confirmed", start, end))
+        all_day = bool(all_day)
+        last_day = None
+        if all_day and start_date:
+            start_date = _day(start_date)
+            end_date = _day(end_date) if end_date else None
+            last_day = (end_date or start_date + one_day) - one_day
+            if last_day < first_day or start_date > last_day_of_window:
+                continue
+            start_local = datetime(start_date.year, start_date.month, start_date.day, tzinfo=zone)
+            after = last_day + one_day
+            end_local = datetime(after.year, after.month, after.day, tzinfo=zone)
+        else:
+            if not (end > win_start and start < win_end):
+                continue
+            start_local, end_local = start, end
+            start_date = end_date = None
+        decs = decryptors.get(version)
+        if decs is None:
+            decs = decryptors[version] = _decryptors(organization, subscription.pk, version)
+        dec_title, dec_attendees, dec_url, dec_org_email, dec_org_name = decs
+        suffix = eid.encode()
+        attendees = dec_attendees(attendees_b, suffix)
+        organizer_email = organizer_name = None
+        names = []
+        if attendees:
+            for a in loads(attendees):
+                if organizer_email is None and a.get("organizer"):
+                    organizer_email, organizer_name = a.get("email"), a.get("name") or None
+                if not a.get("resource"):
+                    names.append(a.get("name") or a.get("email") or "")
+        if organizer_email is None:
+            organizer_email, organizer_name = dec_org_email(org_email_b, suffix), dec_org_name(org_name_b, suffix)
+        organizer_email = organizer_email or ""
+        entries.append(Entry(
+            mid, dec_title(title_b, suffix) or no_title, start_local, end_local, all_day, start_date, end_date,
+            last_day, organizer_email, organizer_name or organizer_email, len(names) if names else attendee_count,
+            names, provider, dec_url(url_b, suffix) or "", out_of_office, organizer_email.lower() == my_email,
+        ))
+    return MeetingsRead(entries, total, last, ooo, total > len(raw))
 
 
 @dataclass
@@ -178,123 +363,33 @@ class Day:
     rows: list = field(default_factory=list)
 
 
-def _hm(value, zone, fmt):
-    return value.astimezone(zone).strftime(fmt)
+@lru_cache(maxsize=2048)
+def _date_label(language, day):
+    return formats.date_format(day, "DATE_FORMAT")
 
 
-def _decrypt_row(organization, meeting, ciphers):
-    """Title, attendees and join URL; the organizer comes from the attendee list when it is there (it usually
-    is), so its two columns are decrypted only for events without attendees."""
-    cipher = ciphers.get(meeting.key_version)
-    if cipher is None:
-        cipher = ciphers[meeting.key_version] = org_cipher_version(organization, meeting.key_version)
-    key = row_key(meeting.subscription_id, meeting.google_event_id)
-
-    def dec(name):
-        blob = getattr(meeting, f"{name}_enc")
-        return None if blob is None else cipher.decrypt(blob, aad=f"{TABLE}/{name}/{key}")
-
-    out = {"title": dec("title"), "join_url": dec("join_url"), "organizer_email": None, "organizer_name": None}
-    attendees = dec("attendees")
-    parsed = json.loads(attendees) if attendees else []
-    out["attendees"] = parsed
-    for a in parsed:
-        if a.get("organizer"):
-            out["organizer_email"], out["organizer_name"] = a.get("email"), a.get("name") or None
-            break
-    else:
-        out["organizer_email"], out["organizer_name"] = dec("organizer_email"), dec("organizer_name")
-    return out
-
-
-def _attendee_names(attendees):
-    names = [a.get("name") or a.get("email") or "" for a in attendees if not a.get("resource")]
-    return names, len(names)
-
-
-def meetings_load(*, person, subscription, window, now=None, limit=None):
-    """The first ``limit`` rows of the window (one query, no model instances), decrypted, plus the raw rows
-    (``MeetingRow`` tuples, for presence and the ETag)."""
-    if subscription is None:
-        return [], []
-    qs = _window_queryset(subscription, window).order_by("start", "id").values_list(*_COLUMNS)
-    if limit:
-        qs = qs[:limit]
-    meetings = [MeetingRow(*values) for values in qs]
-    organization = person.organization
+def group_by_day(entries, window):
+    """Entries into days (today first unless the past is shown), all-day rows on top of each day they cover."""
+    all_day = {}
+    timed = {}
     zone = window.zone
-    time_fmt = "%H:%M"
-    my_email = person.email.lower()
-    ciphers = {}
-    rows = []
-    for m in meetings:
-        if m.all_day and m.start_date:
-            last = (m.end_date or m.start_date + timedelta(days=1)) - timedelta(days=1)
-            if last < window.first_day or m.start_date > window.last_day:
-                continue
-            start_local = datetime(m.start_date.year, m.start_date.month, m.start_date.day, tzinfo=zone)
-            end_day = last + timedelta(days=1)
-            end_local = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
-            label = _("All day")
+    first_day, last_day = window.first_day, window.last_day
+    for entry in entries:
+        if entry.all_day and entry.start_date:
+            d = max(entry.start_date, first_day)
+            last = min(entry.last_day, last_day)
+            while d <= last:
+                all_day.setdefault(d, []).append(entry)
+                d += timedelta(days=1)
         else:
-            if not (m.end > window.start and m.start < window.end):
-                continue
-            start_local, end_local = m.start, m.end
-            label = f"{_hm(m.start, zone, time_fmt)} – {_hm(m.end, zone, time_fmt)}"
-        values = _decrypt_row(organization, m, ciphers)
-        names, count = _attendee_names(values["attendees"])
-        start_ms = int(start_local.timestamp() * 1000)
-        rows.append(Row(
-            id=m.id,
-            title=values["title"] or _("(No title)"),
-            start=start_local,
-            end=end_local,
-            start_ms=start_ms,
-            end_ms=int(end_local.timestamp() * 1000),
-            join_from_ms=start_ms - int(JOIN_EARLY.total_seconds() * 1000),
-            all_day=m.all_day,
-            time_label=label,
-            organizer_email=values["organizer_email"] or "",
-            organizer_name=values["organizer_name"] or values["organizer_email"] or "",
-            attendee_count=count if names else m.attendee_count,
-            attendee_names=names,
-            names_shown=", ".join(names[:NAMES_SHOWN]),
-            more_names=max(0, len(names) - NAMES_SHOWN),
-            provider=m.join_provider,
-            provider_label=str(PROVIDER_LABELS.get(m.join_provider, "")),
-            join_url=values["join_url"] or "",
-            out_of_office=m.event_type == "outOfOffice",
-            organized_by_me=(values["organizer_email"] or "").lower() == my_email,
-            start_date=m.start_date if m.all_day else None,
-            end_date=(m.end_date - timedelta(days=1)) if (m.all_day and m.end_date) else None,
-        ))
-    return rows, meetings
-
-
-def group_by_day(rows, window):
-    """Rows into days (today first unless the past is shown), all-day rows on top of each day they cover."""
-    days = {}
-    zone = window.zone
-    for row in rows:
-        if row.all_day and row.start_date:
-            first = max(row.start_date, window.first_day)
-            last = min(row.end_date or row.start_date, window.last_day)
-            covered = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        else:
-            first = max(row.start.astimezone(zone).date(), window.first_day)
-            covered = [first]
-        for d in covered:
-            days.setdefault(d, []).append(row)
+            d = entry.start.astimezone(zone).date()
+            # Timed rows arrive in (start, id) order already.
+            (all_day if entry.all_day else timed).setdefault(d if d > first_day else first_day, []).append(entry)
+    language = get_language()
     out = []
-    for d in sorted(days):
-        rows_of_day = sorted(days[d], key=lambda r: (not r.all_day, r.start_ms, r.id))
-        out.append(Day(
-            day=d,
-            label=formats.date_format(d, "DATE_FORMAT"),
-            weekday=_weekday(d, window.today),
-            is_today=d == window.today,
-            rows=rows_of_day,
-        ))
+    for d in sorted(all_day.keys() | timed.keys()):
+        rows = sorted(all_day.get(d, ()), key=lambda e: (e.start, e.id)) + timed.get(d, [])
+        out.append(Day(d, _date_label(language, d), _weekday(d, window.today), d == window.today, rows))
     return out
 
 
@@ -319,8 +414,27 @@ def _iso(value):
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def meetings_payload(*, person, window, rows, presence, now=None):
+def meetings_payload(*, person, window, read, presence, now=None):
     now = now or timezone.now()
+    meetings = []
+    add = meetings.append
+    for e in read.entries:
+        if e.start_date:  # all-day: dates, as Google gives them (end exclusive)
+            start, end = e.start_date.isoformat(), e.end_date.isoformat() if e.end_date else _iso(e.end)
+        else:
+            start, end = _iso(e.start), _iso(e.end)
+        add({
+            "id": e.id,
+            "title": e.title,
+            "start": start,
+            "end": end,
+            "all_day": e.all_day,
+            "organizer": {"email": e.organizer_email, "name": e.organizer_name},
+            "attendees": {"count": e.attendee_count, "names": e.attendee_names},
+            "provider": e.provider or None,
+            "join_url": e.join_url or None,
+            "join_enabled_from": _iso(e.start - JOIN_EARLY) if e.join_url else None,
+        })
     return {
         "person": {
             "email": person.email,
@@ -333,27 +447,13 @@ def meetings_payload(*, person, window, rows, presence, now=None):
                 "until": _iso(presence.end) if presence.out_of_office and presence.end else None,
             },
         },
-        "meetings": [
-            {
-                "id": r.id,
-                "title": r.title,
-                "start": r.start_date.isoformat() if r.all_day and r.start_date else _iso(r.start),
-                "end": (r.end_date + timedelta(days=1)).isoformat() if r.all_day and r.end_date else _iso(r.end),
-                "all_day": r.all_day,
-                "organizer": {"email": r.organizer_email, "name": r.organizer_name},
-                "attendees": {"count": r.attendee_count, "names": r.attendee_names},
-                "provider": r.provider or None,
-                "join_url": r.join_url or None,
-                "join_enabled_from": _iso(r.start - JOIN_EARLY) if r.join_url else None,
-            }
-            for r in rows
-        ],
+        "meetings": meetings,
         "generated_at": _iso(now),
     }
 
 
-def presence_for(person, meetings, now=None):
-    return presence_of(person, meetings=meetings, at=now)
+def presence_for(person, read, now=None):
+    return presence_of(person, meetings=read.out_of_office, at=now)
 
 
 # --- the one write of the page ---------------------------------------------------------------------------------

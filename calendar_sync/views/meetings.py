@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -39,8 +41,19 @@ def _time_zone_options(selected):
 
 
 class _MeetingsBase(OrgMemberRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        # One query for person, organization, subscription and membership, instead of membership, organization
+        # and then the person: the membership check of the mixin reads the membership set here.
+        self.linked_person = None
+        if request.user.is_authenticated:
+            person = sel.person_of_user(user=request.user)
+            if person is not None:
+                request.membership = person.user.membership
+                self.linked_person = person
+        return super().dispatch(request, *args, **kwargs)
+
     def setup_person(self, request):
-        self.person = sel.person_for_member(user=request.user, organization=self.organization)
+        self.person = self.linked_person or sel.person_for_member(user=request.user, organization=self.organization)
         self.subscription = sel.subscription_of(self.person) if self.person else None
         self.show_past = request.GET.get("past") == "1"
         try:
@@ -50,13 +63,15 @@ class _MeetingsBase(OrgMemberRequiredMixin):
         self.now = timezone.now()
         zone = self.person.effective_time_zone if self.person else self.organization.default_time_zone
         self.window = sel.window_for(time_zone=zone, now=self.now, show_past=self.show_past)
+        self.read = None
 
-    def etag(self, variant, loaded=None):
+    def etag(self, variant):
+        """From the rows when they were read, else from one aggregate query (nothing decrypted)."""
         if self.person is None:
             return None
         return sel.meetings_etag(
             person=self.person, subscription=self.subscription, window=self.window, variant=variant, now=self.now,
-            loaded=loaded,
+            version=self.read.version if self.read is not None else None,
         )
 
     def list_context(self):
@@ -65,18 +80,14 @@ class _MeetingsBase(OrgMemberRequiredMixin):
         if person is None:
             ctx["empty_reason"] = "no_person"
             return ctx
-        rows, meetings = sel.meetings_load(
-            person=person, subscription=subscription, window=window, now=now, limit=self.limit
-        )
-        self.loaded = meetings if len(meetings) < self.limit else None  # complete: the ETag needs no query
-        presence = sel.presence_for(person, meetings, now)
+        self.read = read = sel.meetings_read(person=person, subscription=subscription, window=window,
+                                             limit=self.limit)
+        presence = sel.presence_for(person, read, now)
         stale = sel.subscription_is_stale(subscription, now=now) if subscription else False
-        days = sel.group_by_day(rows, window)
         ctx.update(
-            days=days,
-            days_html=rows_html(days),
-            more_url=_more_url(self.show_past, self.limit) if len(meetings) >= self.limit else "",
-            meeting_count=len(rows),
+            days_html=rows_html(sel.group_by_day(read.entries, window), window.zone),
+            more_url=_more_url(self.show_past, self.limit) if read.truncated else "",
+            meeting_count=len(read.entries),
             presence=presence,
             presence_until=_local(presence.end, window.zone) if presence.out_of_office and presence.end else "",
             stale=stale,
@@ -87,7 +98,7 @@ class _MeetingsBase(OrgMemberRequiredMixin):
         if person.calendar_state != Person.CalendarState.ACTIVATED:
             ctx["empty_reason"] = "not_activated"
             ctx["error"] = error_info(person.error_code) if person.error_code else None
-        elif not rows:
+        elif not read.entries:
             ctx["empty_reason"] = "no_subscription" if subscription is None else "no_meetings"
         return ctx
 
@@ -97,18 +108,25 @@ def _more_url(show_past, limit):
     return reverse("meetings") + "?" + query
 
 
+def _esc(text):
+    """Escape for HTML text and double-quoted attribute values: the same five characters as Django's ``escape``,
+    without its lazy-string and SafeString wrapping (several times faster on a 300-row page)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("'", "&#x27;"))
+
+
 SEP = '<span class="sep">·</span>'
 
 
-def rows_html(days):
+def rows_html(days, zone):
     """The day sections, written in Python: a template loop over 300 rows costs tens of milliseconds.
 
-    Every value from the calendar is escaped here; labels are translated once per call."""
-    from django.templatetags.static import static
-    from django.utils.translation import ngettext
-
-    labels = {"join": escape(_("Join")), "ooo": escape(_("Out of office")), "me": escape(_("You organize"))}
-    icons = {}
+    Every value from the calendar goes through ``_esc``; labels are translated once per call."""
+    join_label, ooo_label, me_label = _esc(_("Join")), _esc(_("Out of office")), _esc(_("You organize"))
+    all_day_label = _esc(_("All day"))
+    ooo_chip = f'<span class="chip ooo">{ooo_label}</span> '
+    me_meta = f'<span class="organizer">{me_label}</span>'
+    providers = {}
     participants = {}
     out = []
     add = out.append
@@ -116,42 +134,49 @@ def rows_html(days):
         today = " today" if day.is_today else ""
         day_id = ' id="today"' if day.is_today else ""
         add(f'<section class="day{today}" data-day="{day.day.isoformat()}"{day_id}>'
-            f'<div class="day-head"><h2>{escape(day.weekday)}</h2><span class="date">{escape(day.label)}</span></div>'
+            f'<div class="day-head"><h2>{_esc(day.weekday)}</h2><span class="date">{_esc(day.label)}</span></div>'
             '<ul class="mtgs">')
-        for m in day.rows:
-            title = escape(m.title)
-            classes = "mtg" + (" allday" if m.all_day else "") + (" ooo" if m.out_of_office else "")
-            chip = f'<span class="chip ooo">{labels["ooo"]}</span> ' if m.out_of_office else ""
+        for (mid, title, start, end, all_day, start_date, _end_date, _last_day, _org_email, org_name, count, names,
+             provider, join_url, ooo, mine) in day.rows:
+            title = _esc(title)
+            start_ms = int(start.timestamp() * 1000)
+            if start_date is not None:
+                time_label = all_day_label
+            else:
+                s, e = start.astimezone(zone), end.astimezone(zone)
+                time_label = f"{s.hour:02d}:{s.minute:02d} – {e.hour:02d}:{e.minute:02d}"
             meta = []
-            if m.out_of_office:
+            if ooo:
                 pass
-            elif m.organized_by_me:
-                meta.append(f'<span class="organizer">{labels["me"]}</span>')
-            elif m.organizer_name:
-                meta.append(f'<span class="organizer">{escape(m.organizer_name)}</span>')
-            if m.attendee_count:
-                label = participants.get(m.attendee_count)
+            elif mine:
+                meta.append(me_meta)
+            elif org_name:
+                meta.append(f'<span class="organizer">{_esc(org_name)}</span>')
+            if count:
+                label = participants.get(count)
                 if label is None:
-                    label = participants[m.attendee_count] = escape(ngettext(
-                        "%(n)s participant", "%(n)s participants", m.attendee_count) % {"n": m.attendee_count})
-                more = f" +{m.more_names}" if m.more_names else ""
-                names_title = escape(", ".join(m.attendee_names))
-                meta.append(f'<span class="people" title="{names_title}">{label}: {escape(m.names_shown)}{more}</span>')
-            provider = ""
-            if m.provider:
-                icon = icons.get(m.provider)
-                if icon is None:
-                    icon = icons[m.provider] = escape(static(f"img/provider-{m.provider}.svg"))
-                provider = (f'<img src="{icon}" alt="" width="20" height="20"><span>{escape(m.provider_label)}</span>')
+                    label = participants[count] = _esc(
+                        ngettext("%(n)s participant", "%(n)s participants", count) % {"n": count})
+                more = f" +{len(names) - sel.NAMES_SHOWN}" if len(names) > sel.NAMES_SHOWN else ""
+                meta.append(f'<span class="people" title="{_esc(", ".join(names))}">{label}: '
+                            f'{_esc(", ".join(names[:sel.NAMES_SHOWN]))}{more}</span>')
+            provider_html = ""
+            if provider:
+                provider_html = providers.get(provider)
+                if provider_html is None:
+                    provider_html = providers[provider] = (
+                        f'<img src="{_esc(static(f"img/provider-{provider}.svg"))}" alt="" width="20" height="20">'
+                        f'<span>{_esc(str(sel.PROVIDER_LABELS.get(provider, "")))}</span>')
             join = ""
-            if m.join_url:
-                join = (f'<button type="button" class="btn join" data-join-url="{escape(m.join_url)}" '
-                        f'data-join-from="{m.join_from_ms}" disabled>{labels["join"]}</button>')
-            add(f'<li class="{classes}" data-id="{m.id}" data-start="{m.start_ms}" data-end="{m.end_ms}" '
-                f'data-title="{title}"><div class="mtg-time"><span class="range">{escape(m.time_label)}</span>'
-                f'<span class="state"></span></div><div class="mtg-main"><div class="mtg-title" title="{title}">'
-                f'{chip}{title}</div><div class="mtg-meta">{SEP.join(meta)}</div></div>'
-                f'<div class="mtg-provider">{provider}</div><div class="mtg-action">{join}</div></li>')
+            if join_url:
+                join = (f'<button type="button" class="btn join" data-join-url="{_esc(join_url)}" '
+                        f'data-join-from="{start_ms - sel.JOIN_EARLY_MS}" disabled>{join_label}</button>')
+            add(f'<li class="mtg{" allday" if all_day else ""}{" ooo" if ooo else ""}" data-id="{mid}" '
+                f'data-start="{start_ms}" data-end="{int(end.timestamp() * 1000)}" data-title="{title}">'
+                f'<div class="mtg-time"><span class="range">{time_label}</span><span class="state"></span></div>'
+                f'<div class="mtg-main"><div class="mtg-title" title="{title}">{ooo_chip if ooo else ""}{title}</div>'
+                f'<div class="mtg-meta">{SEP.join(meta)}</div></div><div class="mtg-provider">{provider_html}</div>'
+                f'<div class="mtg-action">{join}</div></li>')
         add("</ul></section>")
     return mark_safe("".join(out))  # noqa: S308 - built from escaped values only
 
@@ -174,7 +199,7 @@ class MeetingsView(_MeetingsBase, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx.update(self.list_context())
-        ctx["etag"] = self.etag("partial", loaded=getattr(self, "loaded", None)) or ""
+        ctx["etag"] = self.etag("partial") or ""
         query = "&".join(q for q in ("past=1" if self.show_past else "",
                                       f"limit={self.limit}" if self.limit != sel.PAGE_ROWS else "") if q)
         ctx["partial_url"] = reverse("meetings_partial") + (f"?{query}" if query else "")
@@ -189,12 +214,14 @@ class MeetingsPartialView(_MeetingsBase, View):
 
     def get(self, request):
         self.setup_person(request)
-        etag = self.etag("partial")
-        if etag and request.headers.get("If-None-Match") == etag:
+        if_none_match = request.headers.get("If-None-Match")
+        etag = self.etag("partial") if if_none_match else None  # one aggregate query, nothing decrypted
+        if etag and if_none_match == etag:
             response = HttpResponseNotModified()
         else:
             html = render_to_string("calendar_sync/meetings_list.html", self.list_context(), request=request)
             response = HttpResponse(html)
+            etag = self.etag("partial")  # from the rows just read: no query
         if etag:
             response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
@@ -203,7 +230,7 @@ class MeetingsPartialView(_MeetingsBase, View):
 
 class MeetingsTimeZoneView(_MeetingsBase, View):
     def post(self, request):
-        person = sel.person_for_member(user=request.user, organization=self.organization)
+        person = self.linked_person or sel.person_for_member(user=request.user, organization=self.organization)
         form = TimeZoneForm(request.POST)
         if person is None or not form.is_valid():
             messages.error(request, _("Unknown time zone."))

@@ -46,25 +46,51 @@
   }
 
   // --- notifications: asked for with a button, never on load --------------------------------------------------
+  // A notification with a Join action button needs a service worker (/notify-sw.js); where workers are not
+  // available (plain http other than localhost) a page notification is shown and clicking it joins.
   const notifyBtn = document.getElementById("notify-btn");
+  let workerReg = null;
   function canNotify() { return "Notification" in window && Notification.permission === "granted"; }
+  function registerWorker() {
+    if (workerReg || !root.dataset.swUrl || !("serviceWorker" in navigator) || !window.isSecureContext) {
+      return Promise.resolve(workerReg);
+    }
+    return navigator.serviceWorker.register(root.dataset.swUrl, { scope: "/" })
+      .then((reg) => { workerReg = reg; return reg; })
+      .catch(() => null);
+  }
   if (notifyBtn && "Notification" in window && Notification.permission === "default") {
     notifyBtn.hidden = false;
     notifyBtn.addEventListener("click", () => {
-      Notification.requestPermission().then(() => { notifyBtn.hidden = Notification.permission !== "default"; });
+      Notification.requestPermission().then((permission) => {
+        notifyBtn.hidden = Notification.permission !== "default";
+        if (permission === "granted") registerWorker();
+      });
     });
   }
+  if (canNotify()) registerWorker();
+
   function notify(title, url, start) {
     if (!canNotify()) return;
     const when = new Date(start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    // Clicking the notification is its Join action (action buttons need a service worker; a click works
-    // everywhere).
-    const n = new Notification(root.dataset.notifyTitle, {
-      body: `${when} · ${title}\n${root.dataset.joinLabel || "Join"} →`, tag: `meeting-${start}`,
-      data: { url: url }, requireInteraction: true,
+    const joinLabel = root.dataset.joinLabel || "Join";
+    const tag = `meeting-${start}`;
+    const record = (via) => { window.calendarHubMeetings.lastNotification = { title: title, url: url, via: via }; };
+    const fallback = () => {
+      // Without a worker there are no action buttons: clicking the notification is its Join action.
+      const n = new Notification(root.dataset.notifyTitle, {
+        body: `${when} · ${title}\n${joinLabel} →`, tag: tag, data: { url: url }, requireInteraction: true,
+      });
+      n.onclick = () => { window.open(url, "_blank", "noopener"); n.close(); };
+      record("page");
+    };
+    registerWorker().then((reg) => {
+      if (!reg) { fallback(); return; }
+      return reg.showNotification(root.dataset.notifyTitle, {
+        body: `${when} · ${title}`, tag: tag, requireInteraction: true,
+        actions: [{ action: "join", title: joinLabel }], data: { url: url },
+      }).then(() => record("service-worker"), fallback);
     });
-    n.onclick = () => { window.open(url, "_blank", "noopener"); n.close(); };
-    window.calendarHubMeetings.lastNotification = { title: title, url: url };
   }
 
   // --- Join -----------------------------------------------------------------------------------------------------

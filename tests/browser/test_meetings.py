@@ -117,6 +117,13 @@ def test_join_turns_on_at_t_minus_5_and_notifies_at_t_minus_1(page, live_server,
     page.clock.fast_forward("04:00")  # T-0:55
     page.wait_for_function("window.calendarHubMeetings.lastNotification !== undefined")
     assert page.evaluate("window.calendarHubMeetings.lastNotification.url") == "https://acme.webex.com/meet/board"
+    # localhost is a secure context: the reminder comes from the service worker, which gives it a Join action.
+    assert page.evaluate("window.calendarHubMeetings.lastNotification.via") == "service-worker"
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r && r.scope)") == (
+        live_server.url + "/")
+    shown = page.evaluate("""navigator.serviceWorker.getRegistration().then((r) => r.getNotifications())
+        .then((list) => list.map((n) => ({actions: n.actions.map((a) => a.action), url: n.data.url})))""")
+    assert shown == [{"actions": ["join"], "url": "https://acme.webex.com/meet/board"}]
     page.clock.fast_forward("01:00")  # started
     expect(row(page, "Board call")).to_have_class("mtg live")
     page.context.route("https://acme.webex.com/**", lambda route: route.fulfill(body="joined", content_type="text/plain"))

@@ -1,0 +1,145 @@
+"""Cost guarantees of the meetings page and API (query counts, never timings), the fast paths' correctness (ETag
+agreement, truncation, escaping, decryption checks) and the reminder service worker."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from calendar_sync.crypto import DataCipher, DecryptionError
+from calendar_sync.meeting_crypto import TABLE, cipher_for_writes, row_key
+from calendar_sync.services import meetings_list as sel
+from calendar_sync.services.device_tokens import device_token_create
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1/meetings"
+
+
+@pytest.fixture
+def me(org, plain_user):
+    person = make_person(org, plain_user.email, user=plain_user, name="Uma User", google_time_zone="Europe/Paris",
+                         ooo_checked_at=timezone.now())
+    return make_subscription(person)
+
+
+@pytest.fixture
+def user_client(client, plain_user):
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.fixture
+def bearer(org, me):
+    raw = device_token_create(organization=org, person=me.person, name="Display")[1]
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def seed(sub, count):
+    for i in range(count):
+        make_meeting(sub, title=f"M{i}", start=timezone.now() + timedelta(hours=i + 1))
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_page_and_partial_queries(user_client, me, count, django_assert_max_num_queries):
+    seed(me, count)
+    # session, user, person (+ organization, subscription, membership), meetings (+ what the ETag needs)
+    with django_assert_max_num_queries(4):
+        page = user_client.get(reverse("meetings"))
+    assert page.content.decode().count('<li class="mtg') == count
+    with django_assert_max_num_queries(4):
+        partial = user_client.get(reverse("meetings_partial"))
+    assert partial.status_code == 200
+    with django_assert_max_num_queries(4):  # the aggregate instead of the rows
+        assert user_client.get(reverse("meetings_partial"), HTTP_IF_NONE_MATCH=partial["ETag"]).status_code == 304
+    with django_assert_max_num_queries(4):
+        assert user_client.get(API).status_code == 200
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_token_api_queries(client, me, bearer, count, django_assert_max_num_queries):
+    seed(me, count)
+    client.get(API, **bearer)  # last_used_at written (at most once a minute)
+    with django_assert_max_num_queries(2):  # token (+ person, organization, subscription), meetings
+        response = client.get(API, **bearer)
+    assert len(response.json()["meetings"]) == count
+    with django_assert_max_num_queries(2):  # token, aggregate
+        assert client.get(API, HTTP_IF_NONE_MATCH=response["ETag"], **bearer).status_code == 304
+    with django_assert_max_num_queries(3):  # a stale ETag: aggregate, then the rows
+        assert client.get(API, HTTP_IF_NONE_MATCH='"stale"', **bearer).status_code == 200
+
+
+def test_etag_from_rows_equals_etag_from_aggregate_even_when_truncated(user_client, client, me, bearer):
+    seed(me, 5)
+    for query in ("", "?limit=2", "?limit=5", "?limit=9"):
+        first = client.get(API + query, **bearer)
+        assert client.get(API + query, HTTP_IF_NONE_MATCH=first["ETag"], **bearer).status_code == 304
+    page = user_client.get(reverse("meetings") + "?limit=2").content.decode()
+    etag = page.split('data-etag="', 1)[1].split('"', 1)[0].replace("&quot;", '"')
+    partial = reverse("meetings_partial") + "?limit=2"
+    assert user_client.get(partial, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    make_meeting(me, title="Late addition", start=timezone.now() + timedelta(days=3))
+    assert user_client.get(partial, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_limit_truncates_and_offers_more(user_client, client, me, bearer):
+    seed(me, 3)
+    data = client.get(API + "?limit=2", **bearer).json()
+    assert [m["title"] for m in data["meetings"]] == ["M0", "M1"] and data["truncated"] is True
+    assert client.get(API + "?limit=3", **bearer).json()["truncated"] is False
+    html = user_client.get(reverse("meetings") + "?limit=2").content.decode()
+    assert html.count('<li class="mtg') == 2 and 'id="show-more"' in html and "limit=4" in html
+    assert 'id="show-more"' not in user_client.get(reverse("meetings") + "?limit=3").content.decode()
+
+
+def test_calendar_text_is_escaped(user_client, me):
+    make_meeting(me, title='<script>alert("x")</script> & \'co\'', join_url='https://x.test/?a=1&b="2"',
+                 join_provider="other",
+                 attendees=[{"email": "a@x.test", "name": "<b>Bo</b>", "organizer": True, "resource": False}])
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert "<script>alert" not in html and "<b>Bo</b>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;co&#x27;" in html
+    assert 'data-join-url="https://x.test/?a=1&amp;b=&quot;2&quot;"' in html and "&lt;b&gt;Bo&lt;/b&gt;" in html
+
+
+def test_all_day_over_several_days_and_ooo(user_client, client, me, bearer):
+    today = timezone.now().astimezone(sel.zone_of("Europe/Paris")).date()
+    first = today + timedelta(days=2)
+    make_meeting(me, title="Trip", all_day=True, start_date=first, end_date=first + timedelta(days=3),
+                 event_type="outOfOffice", attendees=[])
+    html = user_client.get(reverse("meetings")).content.decode()
+    for i in range(3):
+        section = html[html.index(f'data-day="{(first + timedelta(days=i)).isoformat()}"'):]
+        assert "Trip" in section[: section.index("</section>")] and "mtg allday ooo" in section
+    [trip] = client.get(API, **bearer).json()["meetings"]
+    assert (trip["start"], trip["end"], trip["all_day"]) == (first.isoformat(),
+                                                              (first + timedelta(days=3)).isoformat(), True)
+
+
+def test_decryptor_keeps_every_check(org, me):
+    cipher = cipher_for_writes(org)
+    key = row_key(me.pk, "ev1")
+    blob = cipher.encrypt("Réunion", aad=f"{TABLE}/title/{key}")
+    decrypt = cipher.decryptor(f"{TABLE}/title/{row_key(me.pk, '')}")
+    assert decrypt(blob, b"ev1") == "Réunion" and decrypt(None, b"ev1") is None
+    assert decrypt(memoryview(blob), b"ev1") == "Réunion"
+    with pytest.raises(DecryptionError):
+        decrypt(blob, b"ev2")  # moved to another row
+    with pytest.raises(DecryptionError):
+        decrypt(blob[:-1] + bytes([blob[-1] ^ 1]), b"ev1")  # tampered
+    with pytest.raises(DecryptionError):
+        decrypt(blob[:20], b"ev1")  # truncated
+    other = DataCipher(b"k" * 32, cipher.key_version + 1).encrypt("x", aad=f"{TABLE}/title/{key}")
+    with pytest.raises(DecryptionError, match="version"):
+        decrypt(other, b"ev1")
+
+
+def test_notify_service_worker_is_served_from_the_root(client):
+    response = client.get("/notify-sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert response["Service-Worker-Allowed"] == "/"
+    body = response.content.decode()
+    assert "showNotification" in body and "notificationclick" in body and "openWindow" in body
+    assert client.post("/notify-sw.js").status_code == 405
