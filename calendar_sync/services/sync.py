@@ -304,12 +304,30 @@ def _upsert_rows(rows):
             if row[i] is not None:
                 row[i] = adapt_date(row[i])
         params.append(row)
-    max_params = connection.features.max_query_params or 65535
+    if connection.vendor == "postgresql":
+        _upsert_postgresql(connection, params)
+        return
+    max_params = connection.features.max_query_params or 999
     per_statement = max(1, min(len(params), max_params // len(ROW_FIELDS)))
     with connection.cursor() as cursor:
         for i in range(0, len(params), per_statement):
             chunk = params[i:i + per_statement]
             cursor.execute(_upsert_sql(connection, len(chunk)), [v for row in chunk for v in row])
+
+
+def _upsert_postgresql(connection, params):
+    """The one-row statement for every row, server-side bound and pipelined, on Django's own connection (so in
+    the page's transaction).
+
+    Django's psycopg cursors bind client-side: every value (ciphertexts too) is quoted into the SQL text, and a
+    many-row statement is re-parsed on each call; that cost ~7 ms a 60-row page against ~2 ms here. Errors are
+    Django's, as from any query.
+    """
+    from psycopg import Cursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
+        cursor.executemany(_upsert_sql(connection, 1), params)
 
 
 # --- applying pages ------------------------------------------------------------------------------------------
