@@ -5,3 +5,10 @@ class CalendarSyncConfig(AppConfig):
     name = "calendar_sync"
     verbose_name = "Calendar sync"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django_q.signals import post_spawn
+
+        from calendar_sync.warmup import worker_warm_up
+
+        post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")

@@ -1,10 +1,21 @@
-"""Which service-account key an organization uses, and the gateway built from it."""
+"""Which service-account key an organization uses, and the gateway built from it.
+
+Keys are parsed once per process (parsing validates the RSA key and costs ~30 ms): the deployment's file is cached
+by path and modification time, an org's uploaded key by a digest of its ciphertext, so replacing a key takes
+effect at once and an unchanged one is never parsed twice.
+"""
+
+import hashlib
+import threading
 
 from django.conf import settings
 
 from calendar_sync.google.gateway import RetryPolicy, gateway_for_key
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
 from controlhub.services.keys import org_cipher_for
+
+_own_keys = {}
+_own_keys_lock = threading.Lock()
 
 
 def _own_key_aad(org):
@@ -15,18 +26,35 @@ def org_service_account_key(org):
     """The org's uploaded key if it has one, else the deployment's (``GOOGLE_SERVICE_ACCOUNT_FILE``)."""
     if org.own_key_ciphertext:
         blob = bytes(org.own_key_ciphertext)
-        text = org_cipher_for(org, blob).decrypt(blob, aad=_own_key_aad(org))
-        return parse_service_account_key(text)
+        cache_key = (org.pk, hashlib.sha256(blob).digest())
+        with _own_keys_lock:
+            key = _own_keys.get(cache_key)
+        if key is None:
+            text = org_cipher_for(org, blob).decrypt(blob, aad=_own_key_aad(org))
+            key = parse_service_account_key(text)
+            with _own_keys_lock:
+                if len(_own_keys) > 1000:
+                    _own_keys.clear()
+                _own_keys[cache_key] = key
+        return key
     return load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE)
 
 
-def org_gateway(org):
+def _gateway(key):
     retry = RetryPolicy(
         max_attempts=settings.GOOGLE_RETRY_ATTEMPTS, base=settings.GOOGLE_RETRY_BASE, cap=settings.GOOGLE_RETRY_CAP
     )
     return gateway_for_key(
-        org_service_account_key(org),
-        endpoint=settings.GOOGLE_API_ENDPOINT,
-        timeout=settings.GOOGLE_HTTP_TIMEOUT,
-        retry=retry,
+        key, endpoint=settings.GOOGLE_API_ENDPOINT, timeout=settings.GOOGLE_HTTP_TIMEOUT, retry=retry
     )
+
+
+def org_gateway(org):
+    return _gateway(org_service_account_key(org))
+
+
+def deployment_gateway():
+    """The gateway of the deployment's own key (``GOOGLE_SERVICE_ACCOUNT_FILE``), or None if none is set."""
+    if not settings.GOOGLE_SERVICE_ACCOUNT_FILE:
+        return None
+    return _gateway(load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE))

@@ -1,0 +1,31 @@
+"""Warm a freshly spawned worker process before its first task.
+
+A new django-q2 worker otherwise pays, inside its first sync, for importing the sync modules, parsing the
+service-account key, building the API clients and opening its database connection (~150-200 ms, several times
+more when every worker of a cluster starts at once on a small machine). That cost showed up as the tail of the
+change-to-visible latency. Nothing here talks to Google.
+"""
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def worker_warm_up(sender=None, proc_name=None, **kwargs):
+    try:
+        from django.db import connection
+
+        import calendar_sync.services.keywords  # noqa: F401
+        import calendar_sync.services.presence  # noqa: F401
+        import calendar_sync.services.subscriptions  # noqa: F401
+        import calendar_sync.services.sync  # noqa: F401
+        import controlhub.services.activation  # noqa: F401
+        from controlhub.services.google_connection import deployment_gateway
+
+        connection.ensure_connection()
+        gateway = deployment_gateway()
+        if gateway is not None:
+            gateway.calendar().events()
+            gateway.gmail().users()
+    except Exception:  # noqa: BLE001 - warming is an optimisation: the first task does the same work if it fails
+        logger.warning("worker warm-up failed", exc_info=True)
