@@ -212,3 +212,14 @@ def test_people_page_lists_people_for_user_page_me(client, ready_org, plain_user
     page = client.get(reverse("me")).content.decode()
     assert "Not a user of your Google Workspace" in page
     assert "What your admin must do" in page
+
+
+def test_history_is_shown_in_the_viewers_language(admin_client, org):
+    person = person_create(organization=org, email="ana@acme.test")
+    PersonHistory.objects.create(person=person, message="Service enabled")
+    PersonHistory.objects.create(person=person, message="Error: user_deleted", code="user_deleted")
+    page = admin_client.get(reverse("person", args=[person.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Service activé" in page
+    assert "Erreur : " in page and "(user_deleted)" in page
+    page = admin_client.get(reverse("person", args=[person.pk]), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "서비스 사용 설정됨" in page
