@@ -51,6 +51,17 @@ def admin_user(org_and_admin):
 
 
 @pytest.fixture
+def ready_org(org):
+    """An organization whose Google connection tested Ready, with its domain acme.test verified."""
+    from controlhub.models import Domain
+
+    org.setup_state = "ready"
+    org.save(update_fields=["setup_state"])
+    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
+    return org
+
+
+@pytest.fixture
 def readonly_admin(org):
     return membership_set(
         organization=org, email="auditor@acme.test", role=Membership.Role.READONLY_ADMIN, password=PASSWORD

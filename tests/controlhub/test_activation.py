@@ -17,14 +17,6 @@ from controlhub.services.people import person_create
 
 
 @pytest.fixture
-def ready_org(org):
-    org.setup_state = "ready"
-    org.save(update_fields=["setup_state"])
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
-    return org
-
-
-@pytest.fixture
 def commit(django_capture_on_commit_callbacks):
     """Run on-commit callbacks (task enqueues; tasks run inline) as they would after a real commit."""
     return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -4,18 +4,16 @@ import pytest
 from django.urls import reverse
 
 from calendar_sync.google.gateway import SCOPE_DIRECTORY_READONLY
-from controlhub.models import BulkJob, Domain, Person
+from controlhub.models import BulkJob, Person
 from controlhub.services.people import person_create
 from tests.conftest import SCOPES_CORE
 
 
 @pytest.fixture
-def ready_org(org):
-    org.setup_state = "ready"
-    org.directory_import_enabled = True
-    org.save(update_fields=["setup_state", "directory_import_enabled"])
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
-    return org
+def ready_org(ready_org):
+    ready_org.directory_import_enabled = True
+    ready_org.save(update_fields=["directory_import_enabled"])
+    return ready_org
 
 
 def _run(admin_client, django_capture_on_commit_callbacks, admin_email):

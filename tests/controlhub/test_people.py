@@ -3,21 +3,12 @@
 import csv
 import io
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from controlhub.models import BulkJob, Domain, Person, PersonHistory
+from controlhub.models import BulkJob, Person, PersonHistory
 from controlhub.services import activation
 from controlhub.services.people import email_normalize, person_create
-
-
-@pytest.fixture
-def ready_org(org):
-    org.setup_state = "ready"
-    org.save(update_fields=["setup_state"])
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
-    return org
 
 
 def _seed(org, n, state="off", code="", prefix="p"):

@@ -2,20 +2,11 @@
 
 import time
 
-import pytest
 from django.urls import reverse
 
-from controlhub.models import Domain, Person
+from controlhub.models import Person
 from controlhub.services import activation
 from controlhub.services.people import person_create
-
-
-@pytest.fixture
-def ready_org(org):
-    org.setup_state = "ready"
-    org.save(update_fields=["setup_state"])
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
-    return org
 
 
 def test_activation_reads_vacation_and_admin_pages_show_out_of_office(
