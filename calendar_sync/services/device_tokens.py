@@ -1,15 +1,17 @@
 """Tokens a room device or an integration uses to read one person's meetings (``/api/v1/meetings``).
 
 A token is shown once, when it is created; only its SHA-256 hash is stored, with a short prefix so admins can tell
-tokens apart. Authentication is one indexed query; ``last_used_at`` is written at most once a minute so polling
-devices do not turn every read into a write.
+tokens apart. Authentication is one indexed query, run on every request (a revoked token stops working at once: token
+validity is never cached); ``last_used_at`` is written at most once a minute so polling devices do not turn every
+read into a write.
 """
 
 import hashlib
 import secrets
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 
 from calendar_sync.models import DeviceToken
@@ -48,15 +50,72 @@ def device_token_revoke(*, token, actor=None):
     return token
 
 
+# The token query (token + person + organization + subscription, three joins) costs more to build and compile than to
+# run, and devices poll it every few seconds: it is compiled once per database with a placeholder hash, and later
+# calls bind the real hash and build the instances the way ``ModelIterable`` does (same converters, same
+# populators). Only the SQL is cached, never a result.
+_PLACEHOLDER_HASH = "placeholder:not-a-sha256-hex-digest"
+_auth_plans = {}
+
+
+def _auth_queryset(alias, hashed):
+    return (
+        DeviceToken.objects.using(alias)
+        .select_related("person", "person__organization", "person__subscription")
+        .filter(token_hash=hashed, revoked_at__isnull=True)[:1]
+    )
+
+
+def _auth_plan(alias):
+    key = (alias, connections[alias].vendor)
+    plan = _auth_plans.get(key)
+    if plan is None:
+        compiler = _auth_queryset(alias, _PLACEHOLDER_HASH).query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        params = tuple(params)
+        if params.count(_PLACEHOLDER_HASH) != 1:  # Django changed how it binds the value
+            raise RuntimeError("device token query: the hash placeholder is not bound exactly once")
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        plan = _auth_plans[key] = (
+            sql, params, params.index(_PLACEHOLDER_HASH), klass_info["model"],
+            [f[0].target.attname for f in select[start:end]], start, end,
+            get_related_populators(klass_info, select, alias),
+            tuple(compiler.get_converters([s[0] for s in select[:compiler.col_count]]).items()),
+        )
+    return plan
+
+
+def _token_by_hash(hashed):
+    """``_auth_queryset(alias, hashed).first()`` without building and compiling the query each time."""
+    alias = router.db_for_read(DeviceToken)
+    sql, params, slot, model, init_list, start, end, populators, converters = _auth_plan(alias)
+    params = params[:slot] + (hashed,) + params[slot + 1:]
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    for pos, (convs, expression) in converters:
+        value = row[pos]
+        for convert in convs:
+            value = convert(value, expression, connection)
+        row[pos] = value
+    token = model.from_db(alias, init_list, row[start:end])
+    for populator in populators:
+        populator.populate(row, token)
+    return token
+
+
 def device_token_authenticate(raw, *, now=None):
-    """The live token for ``raw`` (person, organization and subscription loaded), or None."""
+    """The live token for ``raw`` (person, organization and subscription loaded), or None. One query (plus the
+    ``last_used_at`` write at most once a minute)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = (
-        DeviceToken.objects.select_related("person", "person__organization", "person__subscription")
-        .filter(token_hash=token_hash(raw), revoked_at__isnull=True)
-        .first()
-    )
+    token = _token_by_hash(token_hash(raw))
     if token is None or token.person.organization_id != token.organization_id:
         return None
     now = now or timezone.now()

@@ -58,3 +58,55 @@ def test_people_of_other_orgs_cannot_be_chosen(make_org, admin_client):
     stranger = make_person(other, "x@globex.test")
     response = admin_client.post(reverse("device_tokens"), {"name": "steal", "person": stranger.pk})
     assert response.status_code == 400 and not DeviceToken.objects.exists()
+
+
+def _fields(instance):
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_authenticate_loads_what_the_orm_loads_in_one_query(org, django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calendar_sync.services.device_tokens import device_token_create
+    from tests.calendar_sync.test_meetings_support import make_subscription
+
+    with_sub = make_subscription(make_person(org, "room4@acme.test", time_zone="Asia/Seoul",
+                                             ooo_start=timezone.now() - timedelta(hours=1)))
+    without_sub = make_person(org, "room5@acme.test")
+    for person in (with_sub.person, without_sub):
+        raw = device_token_create(organization=org, person=person, name=person.email)[1]
+        device_token_authenticate(raw)  # last_used_at written
+        with django_assert_num_queries(1):
+            token = device_token_authenticate(raw)
+        expected = DeviceToken.objects.select_related(
+            "person", "person__organization", "person__subscription").get(token_hash=token_hash(raw))
+        assert _fields(token) == _fields(expected) and token.last_used_at.tzinfo is not None
+        assert _fields(token.person) == _fields(expected.person)
+        assert _fields(token.person.organization) == _fields(expected.person.organization)
+        if person == without_sub:
+            assert not hasattr(token.person, "subscription")
+        else:
+            assert _fields(token.person.subscription) == _fields(with_sub)
+
+
+def test_revocation_is_immediate_and_last_used_is_written_once_a_minute(org, django_assert_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
+
+    token, raw = device_token_create(organization=org, person=make_person(org, "room4@acme.test"), name="Room 4")
+    now = timezone.now()
+    with django_assert_num_queries(2):  # the token, then last_used_at
+        assert device_token_authenticate(raw, now=now).last_used_at == now
+    with django_assert_num_queries(1):
+        assert device_token_authenticate(raw, now=now + timedelta(seconds=50)).last_used_at == now
+    with django_assert_num_queries(2):
+        later = now + timedelta(seconds=61)
+        assert device_token_authenticate(raw, now=later).last_used_at == later
+    assert device_token_authenticate("chd_unknown") is None and device_token_authenticate("nope") is None
+    device_token_revoke(token=token)
+    assert device_token_authenticate(raw) is None
