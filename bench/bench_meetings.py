@@ -99,11 +99,13 @@ def seed():
 
 def timed(fn, n):
     samples = []
+    statuses = set()
     for _ in range(n):
         t0 = time.perf_counter()
-        fn()
+        response = fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples), samples
+        statuses.add(response.status_code)
+    return statistics.median(samples), statuses
 
 
 def in_process(user, raw):
@@ -115,32 +117,43 @@ def in_process(user, raw):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     page = client.get("/meetings/")
     assert page.status_code == 200, page.status_code
-    api = client.get("/api/v1/meetings", **auth)
-    n = len(api.json()["meetings"])
-    etag = api["ETag"]
+    n = len(client.get("/api/v1/meetings", **auth).json()["meetings"])
     results = {}
     assert "Design review #0" in page.content.decode()
-    partial_etag = client.get("/meetings/list/")["ETag"]
+    # The ETags carry the current minute: fetched again before each 304 case, which is re-run if a minute
+    # boundary fell inside it (any 200 among its responses).
+    tags = {}
+
+    def refresh():
+        tags["api"] = client.get("/api/v1/meetings", **auth)["ETag"]
+        tags["partial"] = client.get("/meetings/list/")["ETag"]
+
+    partial_304 = lambda: client.get("/meetings/list/", HTTP_IF_NONE_MATCH=tags["partial"])  # noqa: E731
+    api_304 = lambda: client.get("/api/v1/meetings", HTTP_IF_NONE_MATCH=tags["api"], **auth)  # noqa: E731
     for name, call in [
         ("baseline: /notify-sw.js", lambda: client.get("/notify-sw.js")),
         ("HTML page /meetings/", lambda: client.get("/meetings/")),
         ("list partial (200)", lambda: client.get("/meetings/list/")),
-        ("list partial (304)", lambda: client.get("/meetings/list/", HTTP_IF_NONE_MATCH=partial_etag)),
+        ("list partial (304)", partial_304),
         ("JSON API (200)", lambda: client.get("/api/v1/meetings", **auth)),
-        ("JSON API (304)", lambda: client.get("/api/v1/meetings", HTTP_IF_NONE_MATCH=etag, **auth)),
+        ("JSON API (304)", api_304),
         (f"HTML, all {MEETINGS} rows", lambda: client.get(f"/meetings/?limit={MEETINGS}")),
         (f"JSON, all {MEETINGS} rows", lambda: client.get(f"/api/v1/meetings?limit={MEETINGS}", **auth)),
     ]:
-        call()
-        count = [0]
-
-        def counter(execute, sql, params, many, context, count=count):
-            count[0] += 1
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(counter):
+        for _attempt in range(3):
+            refresh()
             call()
-        median, _ = timed(call, ITER)
+            count = [0]
+
+            def counter(execute, sql, params, many, context, count=count):
+                count[0] += 1
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(counter):
+                expected = call().status_code
+            median, statuses = timed(call, ITER)
+            if statuses == {expected}:
+                break
         results[name] = (median, count[0])
     print(f"In-process, {MEETINGS} meetings in the window ({n} shown by default), {ITER} iterations (median):")
     for name, (median, queries) in results.items():
@@ -149,7 +162,6 @@ def in_process(user, raw):
           "organization, subscription and membership)")
     full, not_modified = results["JSON API (200)"][0], results["JSON API (304)"][0]
     print(f"  API 304 is {full / not_modified:.1f}x cheaper than a full response (target >= 5x)")
-    return etag
 
 
 def free_port():
@@ -158,7 +170,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_load(user, raw, etag):
+def http_load(user, raw):
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
@@ -207,18 +219,25 @@ def http_load(user, raw, etag):
         cases = [
             ("HTML page", "/meetings/", {"Cookie": cookie}),
             ("JSON API (200)", "/api/v1/meetings", {"Authorization": f"Bearer {raw}"}),
-            ("JSON API (304)", "/api/v1/meetings", {"Authorization": f"Bearer {raw}", "If-None-Match": etag}),
+            ("JSON API (304)", "/api/v1/meetings", {"Authorization": f"Bearer {raw}", "If-None-Match": ""}),
             (f"HTML, all {MEETINGS}", f"/meetings/?limit={MEETINGS}", {"Cookie": cookie}),
             (f"JSON, all {MEETINGS}", f"/api/v1/meetings?limit={MEETINGS}", {"Authorization": f"Bearer {raw}"}),
         ]
         means = {}
         for name, path, headers in cases:
-            for _ in range(20):
-                one(path, headers)
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
-                out = list(pool.map(lambda _, p=path, h=headers: one(p, h), range(HTTP_REQUESTS)))
-            wall = time.perf_counter() - t0
+            for _attempt in range(3):  # again if a minute boundary (a new ETag) fell inside the 304 case
+                if "If-None-Match" in headers:
+                    api = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {raw}"})
+                    with urllib.request.urlopen(api, timeout=10) as resp:
+                        headers["If-None-Match"] = resp.headers["ETag"]
+                for _ in range(20):
+                    one(path, headers)
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
+                    out = list(pool.map(lambda _, p=path, h=headers: one(p, h), range(HTTP_REQUESTS)))
+                wall = time.perf_counter() - t0
+                if len({x[1] for x in out}) == 1:
+                    break
             lat = sorted(x[0] for x in out)
             statuses = sorted({x[1] for x in out})
             p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
@@ -240,9 +259,9 @@ def main():
 
     call_command("migrate", verbosity=0)
     user, raw = seed()
-    etag = in_process(user, raw)
+    in_process(user, raw)
     if HTTP_REQUESTS > 0:
-        http_load(user, raw, etag)
+        http_load(user, raw)
 
 
 if __name__ == "__main__":

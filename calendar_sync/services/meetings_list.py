@@ -3,10 +3,11 @@
 Cost discipline (the page is opened by every user every day and polled every ~10 s; devices poll the API):
 - who: one query brings the person, organization, subscription and membership (``person_of_user``); the API's
   device token brings person, organization and subscription with it;
+- the ETag (``meetings_etag``) comes from what that query already loaded (the subscription's sync stamps, the
+  person's state, zone and presence, the window, the minute): no query of its own, so a 304 is the "who" query
+  alone and decrypts nothing;
 - the meetings of the window: ONE query (``values_list`` columns through a plain cursor: no model instances, no
-  per-value converters) that also carries the window's count and newest ``synced_at`` (window functions, computed
-  before ``LIMIT``), which is all the ETag needs;
-- a poll that sends ``If-None-Match`` first asks one aggregate query for the ETag, so a 304 decrypts nothing;
+  per-value converters), ``limit + 1`` rows so truncation needs no count;
 - decryption only for the rows returned: one decryptor per key version and column, the associated-data prefix
   prepared once (``DataCipher.decryptor``);
 - times are preformatted here with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows); the HTML rows
@@ -23,7 +24,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connections, router, transaction
-from django.db.models import Count, Max, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -141,29 +141,9 @@ def _window_rows(subscription, after, before):
     )
 
 
-def _window_version_queryset(subscription, after, before):
-    """(count, newest synced_at) of the window as a one-row GROUP BY query (usable as a subquery)."""
-    return (
-        _window_rows(subscription, after, before).order_by().values("subscription")
-        .annotate(n=Count("id"), last=Max("synced_at"))
-    )
-
-
 def _read_queryset(subscription, after, before, limit):
-    version = _window_version_queryset(subscription, after, before)
-    # Uncorrelated scalar subqueries: computed once per query (window functions would copy every row, blobs
-    # included, into a temporary table first: twice as slow on SQLite).
-    qs = (
-        _window_rows(subscription, after, before)
-        .annotate(window_count=Subquery(version.values("n")), window_last=Subquery(version.values("last")))
-        .order_by("start", "id")
-        .values_list(*_COLUMNS, "window_count", "window_last")
-    )
+    qs = _window_rows(subscription, after, before).order_by("start", "id").values_list(*_COLUMNS)
     return qs[:limit] if limit else qs
-
-
-def _aggregate_queryset(subscription, after, before, limit):
-    return _window_version_queryset(subscription, after, before).values_list("n", "last")
 
 
 # Building and compiling these querysets costs more than running them (~1 ms), so each shape is compiled once per
@@ -221,29 +201,39 @@ def _day(value):
     return date.fromisoformat(value) if value.__class__ is str else value
 
 
-# --- ETag (cheap, before any decryption) -----------------------------------------------------------------------
-def window_version(*, subscription, window):
-    """``(count, newest synced_at)`` of the window's rows: one aggregate query, nothing decrypted."""
-    if subscription is None:
-        return 0, None
-    rows = _run(_aggregate_queryset, subscription, window)
-    return (rows[0][0], _utc(rows[0][1])) if rows else (0, None)
+# --- ETag (no query, before any decryption) -------------------------------------------------------------------
+ETAG_CLOCK_SECONDS = 60
 
 
-def meetings_etag(*, person, subscription, window, variant="", now=None, version=None):
-    """``version``: ``(count, last)`` from ``MeetingsRead.version`` when the rows were read (no query then),
-    else one aggregate query (``window_version``)."""
+def etag_clock_bucket(now):
+    """The coarse clock in the ETag: presence from calendar ``outOfOffice`` rows and the purge of rows that slid
+    out of the window depend on the time, not on anything the ETag reads; so no ETag outlives a minute."""
+    return int(now.timestamp()) // ETAG_CLOCK_SECONDS
+
+
+def meetings_etag(*, person, subscription, window, variant="", now=None):
+    """The ETag of the list/API response, from what the "who" query loaded (person, organization, subscription):
+    no query. The 304 path and the full response both call this, before the rows are read.
+
+    Meetings change only through a sync run (each one stamps ``last_synced_at`` when it ends; a failed or cut-short
+    run moves ``next_sync_at``/``last_error_at``), the daily purge (the window's day moves, plus the minute bucket)
+    and deactivation (``calendar_state``, subscription ``state``). A sync commits its pages before it stamps the
+    subscription, so a poll in between may get the new rows under the old ETag; the first poll after the stamp
+    gets a new ETag and the full list again. Acceptable: the rows are read AFTER the subscription, so the reverse
+    (old rows under the new ETag) cannot happen, and no 304 is served for a state older than the last finished
+    sync."""
     now = now or timezone.now()
-    if version is None:
-        version = window_version(subscription=subscription, window=window)
-    n, last = version
-    stale = subscription_is_stale(subscription, now=now) if subscription is not None else None
-    parts = [
-        variant, person.pk, person.calendar_state, person.error_code, window.zone.key, window.today, window.show_past,
-        n, last.isoformat() if last else None, getattr(subscription, "last_synced_at", None),
-        getattr(subscription, "state", None), stale, person.ooo_start, person.ooo_end, person.is_out_of_office(now),
+    parts = (
+        variant, etag_clock_bucket(now), person.pk, person.email, person.name, person.calendar_state,
+        person.error_code, window.zone.key, window.today, window.first_day, window.show_past, person.ooo_start,
+        person.ooo_end, person.ooo_source, person.ooo_checked_at, person.is_out_of_office(now),
         person.organization.keyword_webex,
-    ]
+    )
+    if subscription is not None:
+        parts += (
+            subscription.pk, subscription.state, subscription.last_synced_at, subscription.next_sync_at,
+            subscription.last_error_at, subscription_is_stale(subscription, now=now),
+        )
     return '"' + hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[:24] + '"'
 
 
@@ -271,14 +261,8 @@ OooRow = namedtuple("OooRow", "event_type status start end")  # what ``presence_
 @dataclass
 class MeetingsRead:
     entries: list  # Entry, in (start, id) order
-    total: int  # rows of the window query (before the limit)
-    last_synced: datetime | None
     out_of_office: list  # OooRow of the rows read, for presence
-    truncated: bool
-
-    @property
-    def version(self):
-        return self.total, self.last_synced
+    truncated: bool  # more rows than ``limit`` in the window
 
 
 def _decryptors(organization, subscription_id, version):
@@ -293,11 +277,13 @@ def meetings_read(*, person, subscription, window, limit=None):
     Title, attendees and join URL are decrypted; the organizer comes from the attendee list when it is there (it
     usually is), so its two columns are decrypted only for events without attendees."""
     if subscription is None:
-        return MeetingsRead([], 0, None, [], False)
-    raw = _run(_read_queryset, subscription, window, limit)
+        return MeetingsRead([], [], False)
+    raw = _run(_read_queryset, subscription, window, limit + 1 if limit else None)
     if not raw:
-        return MeetingsRead([], 0, None, [], False)
-    total, last = raw[0][-2], _utc(raw[0][-1])
+        return MeetingsRead([], [], False)
+    truncated = bool(limit) and len(raw) > limit
+    if truncated:
+        del raw[limit:]
     organization = person.organization
     zone = window.zone
     win_start, win_end, first_day, last_day_of_window = window.start, window.end, window.first_day, window.last_day
@@ -309,7 +295,7 @@ def meetings_read(*, person, subscription, window, limit=None):
     ooo = []
     decode = _json_decode
     for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
-         title_b, attendees_b, url_b, org_email_b, org_name_b, _n, _last) in raw:
+         title_b, attendees_b, url_b, org_email_b, org_name_b) in raw:
         start, end = _utc(start), _utc(end)
         out_of_office = event_type == "outOfOffice"
         if out_of_office:
@@ -352,7 +338,7 @@ def meetings_read(*, person, subscription, window, limit=None):
             last_day, organizer_email, organizer_name or organizer_email, len(names) if names else attendee_count,
             names, provider, dec_url(url_b, suffix) or "", out_of_office, organizer_email.lower() == my_email,
         ))
-    return MeetingsRead(entries, total, last, ooo, total > len(raw))
+    return MeetingsRead(entries, ooo, truncated)
 
 
 @dataclass

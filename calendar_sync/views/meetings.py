@@ -1,7 +1,7 @@
 """The signed-in user's meetings list (One Button to Push) and the admin page for device tokens.
 
 Thin: selectors in ``calendar_sync.services.meetings_list``, writes in services. The page polls the list partial
-every ~10 s with ``If-None-Match``; unchanged → 304 without decrypting anything.
+every ~10 s with ``If-None-Match``; unchanged → 304 without decrypting anything or reading a meeting.
 """
 
 from functools import lru_cache
@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -65,13 +65,14 @@ class _MeetingsBase(OrgMemberRequiredMixin):
         self.window = sel.window_for(time_zone=zone, now=self.now, show_past=self.show_past)
         self.read = None
 
-    def etag(self, variant):
-        """From the rows when they were read, else from one aggregate query (nothing decrypted)."""
+    def etag(self):
+        """The partial's ETag (the page embeds it for its first poll): no query, computed from what ``dispatch``
+        loaded, before the rows are read (``meetings_list.meetings_etag``)."""
         if self.person is None:
             return None
         return sel.meetings_etag(
-            person=self.person, subscription=self.subscription, window=self.window, variant=variant, now=self.now,
-            version=self.read.version if self.read is not None else None,
+            person=self.person, subscription=self.subscription, window=self.window, now=self.now,
+            variant=f"partial:{self.limit}:{get_language()}",
         )
 
     def list_context(self):
@@ -199,7 +200,7 @@ class MeetingsView(_MeetingsBase, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx.update(self.list_context())
-        ctx["etag"] = self.etag("partial") or ""
+        ctx["etag"] = self.etag() or ""
         query = "&".join(q for q in ("past=1" if self.show_past else "",
                                       f"limit={self.limit}" if self.limit != sel.PAGE_ROWS else "") if q)
         ctx["partial_url"] = reverse("meetings_partial") + (f"?{query}" if query else "")
@@ -214,14 +215,12 @@ class MeetingsPartialView(_MeetingsBase, View):
 
     def get(self, request):
         self.setup_person(request)
-        if_none_match = request.headers.get("If-None-Match")
-        etag = self.etag("partial") if if_none_match else None  # one aggregate query, nothing decrypted
-        if etag and if_none_match == etag:
+        etag = self.etag()
+        if etag and request.headers.get("If-None-Match") == etag:
             response = HttpResponseNotModified()
         else:
             html = render_to_string("calendar_sync/meetings_list.html", self.list_context(), request=request)
             response = HttpResponse(html)
-            etag = self.etag("partial")  # from the rows just read: no query
         if etag:
             response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"

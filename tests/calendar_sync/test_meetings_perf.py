@@ -15,6 +15,13 @@ from tests.calendar_sync.test_meetings_support import make_meeting, make_person,
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/meetings"
+_real_clock_bucket = sel.etag_clock_bucket
+
+
+@pytest.fixture(autouse=True)
+def one_minute(monkeypatch):
+    """The ETag carries the current minute; pinned so a 304 check cannot straddle a minute boundary."""
+    monkeypatch.setattr(sel, "etag_clock_bucket", lambda now: 0)
 
 
 @pytest.fixture
@@ -44,14 +51,14 @@ def seed(sub, count):
 @pytest.mark.parametrize("count", [3, 40])
 def test_page_and_partial_queries(user_client, me, count, django_assert_max_num_queries):
     seed(me, count)
-    # session, user, person (+ organization, subscription, membership), meetings (+ what the ETag needs)
+    # session, user, person (+ organization, subscription, membership), meetings
     with django_assert_max_num_queries(4):
         page = user_client.get(reverse("meetings"))
     assert page.content.decode().count('<li class="mtg') == count
     with django_assert_max_num_queries(4):
         partial = user_client.get(reverse("meetings_partial"))
     assert partial.status_code == 200
-    with django_assert_max_num_queries(4):  # the aggregate instead of the rows
+    with django_assert_max_num_queries(3):  # session, user, person: no meetings query
         assert user_client.get(reverse("meetings_partial"), HTTP_IF_NONE_MATCH=partial["ETag"]).status_code == 304
     with django_assert_max_num_queries(4):
         assert user_client.get(API).status_code == 200
@@ -64,9 +71,9 @@ def test_token_api_queries(client, me, bearer, count, django_assert_max_num_quer
     with django_assert_max_num_queries(2):  # token (+ person, organization, subscription), meetings
         response = client.get(API, **bearer)
     assert len(response.json()["meetings"]) == count
-    with django_assert_max_num_queries(2):  # token, aggregate
+    with django_assert_max_num_queries(1):  # the token query alone
         assert client.get(API, HTTP_IF_NONE_MATCH=response["ETag"], **bearer).status_code == 304
-    with django_assert_max_num_queries(3):  # a stale ETag: aggregate, then the rows
+    with django_assert_max_num_queries(2):  # a stale ETag: token, then the rows
         assert client.get(API, HTTP_IF_NONE_MATCH='"stale"', **bearer).status_code == 200
 
 
@@ -143,3 +150,71 @@ def test_notify_service_worker_is_served_from_the_root(client):
     body = response.content.decode()
     assert "showNotification" in body and "notificationclick" in body and "openWindow" in body
     assert client.post("/notify-sw.js").status_code == 405
+
+
+def test_a_sync_changes_the_etag_and_nothing_else_does(client, org, google, activated):
+    from calendar_sync.models import CalendarSubscription
+    from calendar_sync.services.subscriptions import subscription_run, subscription_start
+    from tests.calendar_sync.conftest import event_at, soon
+
+    ana = activated("ana@acme.test")
+    google.create_event(ana.email, event_at("Budget review", soon()))
+    subscription_start(person_id=ana.pk)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {device_token_create(organization=org, person=ana, name='d')[1]}"}
+    first = client.get(API, **headers)
+    assert [m["title"] for m in first.json()["meetings"]] == ["Budget review"]
+    etag = first["ETag"]
+    assert client.get(API, HTTP_IF_NONE_MATCH=etag, **headers).status_code == 304  # no change: 304
+    google.create_event(ana.email, event_at("Added in Google", soon(5)))
+    assert client.get(API, HTTP_IF_NONE_MATCH=etag, **headers).status_code == 304  # not synced yet
+    subscription_run(subscription_id=CalendarSubscription.objects.get(person=ana).pk)
+    changed = client.get(API, HTTP_IF_NONE_MATCH=etag, **headers)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert [m["title"] for m in changed.json()["meetings"]] == ["Budget review", "Added in Google"]
+    assert client.get(API, HTTP_IF_NONE_MATCH=changed["ETag"], **headers).status_code == 304
+
+
+def test_rows_committed_before_the_sync_ends_are_served_at_the_latest_when_it_ends(client, me, bearer):
+    make_meeting(me, title="First")
+    etag = client.get(API, **bearer)["ETag"]
+    # A sync run commits its pages, then stamps the subscription when it ends: polls in between may keep the
+    # old ETag (and the old rows), the first poll after the stamp gets the new list.
+    make_meeting(me, title="Second", synced=False)
+    assert client.get(API, HTTP_IF_NONE_MATCH=etag, **bearer).status_code == 304
+    me.__class__.objects.filter(pk=me.pk).update(last_synced_at=timezone.now())
+    after = client.get(API, HTTP_IF_NONE_MATCH=etag, **bearer)
+    assert after.status_code == 200 and [m["title"] for m in after.json()["meetings"]] == ["First", "Second"]
+
+
+def test_etag_inputs(org, me, monkeypatch):
+    monkeypatch.setattr(sel, "etag_clock_bucket", _real_clock_bucket)
+    person = me.person
+    now = timezone.now().replace(second=30)
+
+    def etag(**changes):
+        for obj, name, value in changes.get("set", ()):
+            setattr(obj, name, value)
+        window = sel.window_for(time_zone=person.effective_time_zone, now=changes.get("now", now),
+                                show_past=changes.get("past", False))
+        return sel.meetings_etag(person=person, subscription=me, window=window, now=changes.get("now", now),
+                                 variant=changes.get("variant", "api:100"))
+
+    base = etag()
+    assert etag() == base
+    assert etag(now=now + timedelta(seconds=20)) == base  # same minute
+    assert etag(now=now + timedelta(minutes=1)) != base  # calendar out-of-office, purge: at most a minute old
+    assert etag(variant="api:1000") != base and etag(past=True) != base
+    for obj, name, value in [
+        (me, "last_synced_at", now + timedelta(seconds=1)),  # every sync run ends with this
+        (me, "next_sync_at", now),  # a failed or cut-short run
+        (me, "last_error_at", now),
+        (me, "state", "failing"),
+        (person, "calendar_state", "deactivated"),
+        (person, "time_zone", "Asia/Seoul"),
+        (person, "ooo_start", now - timedelta(hours=1)),
+        (person, "ooo_checked_at", now),
+    ]:
+        before = etag()
+        assert etag(set=[(obj, name, value)]) != before, name
+    assert sel.meetings_etag(person=person, subscription=None, window=sel.window_for(time_zone="UTC", now=now),
+                             now=now).startswith('"')

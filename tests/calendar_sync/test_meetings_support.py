@@ -27,7 +27,9 @@ def make_subscription(person, **fields):
 def make_meeting(subscription, *, title="Meeting", start=None, end=None, minutes=30, all_day=False,
                  start_date=None, end_date=None, attendees=None, organizer_email=None, organizer_name="",
                  join_url=None, join_provider="", event_id=None, status="confirmed", event_type="default",
-                 description="", location=""):
+                 description="", location="", synced=True):
+    """An encrypted row as a sync run writes it; ``synced`` also stamps the subscription's ``last_synced_at`` as
+    every sync run does when it ends (what the meetings ETag follows)."""
     org = subscription.organization
     event_id = event_id or f"ev{next(_ids):06d}"
     if all_day:
@@ -53,12 +55,16 @@ def make_meeting(subscription, *, title="Meeting", start=None, end=None, minutes
     }
     cipher = cipher_for_writes(org)
     enc = encrypt_fields(cipher, subscription_id=subscription.pk, google_event_id=event_id, values=values)
-    return Meeting.objects.create(
+    meeting = Meeting.objects.create(
         organization=org, subscription=subscription, google_event_id=event_id, start=start, end=end,
         all_day=all_day, start_date=start_date if all_day else None, end_date=end_date if all_day else None,
         status=status, event_type=event_type, is_organizer=organizer_email == subscription.person.email,
         attendee_count=len(attendees), join_provider=join_provider, key_version=cipher.key_version, **enc,
     )
+    if synced:
+        subscription.last_synced_at = timezone.now()
+        CalendarSubscription.objects.filter(pk=subscription.pk).update(last_synced_at=subscription.last_synced_at)
+    return meeting
 
 
 def test_helper_round_trip(org):
