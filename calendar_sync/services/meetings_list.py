@@ -254,7 +254,8 @@ Entry = namedtuple("Entry", [
 ])
 Entry.__doc__ = """One decrypted meeting of the window. ``start``/``end``: aware datetimes (midnights of the
 user's zone for all-day rows); ``start_date``/``end_date``: the stored all-day dates (end exclusive), ``last_day``
-the last day an all-day row covers (inclusive); None for timed rows."""
+the last day an all-day row covers (inclusive); None for timed rows. ``attendee_names``: a tuple, shared by the rows
+with the same attendee list."""
 OooRow = namedtuple("OooRow", "event_type status start end")  # what ``presence_of`` reads of a meeting
 
 
@@ -294,6 +295,9 @@ def meetings_read(*, person, subscription, window, limit=None):
     entries = []
     ooo = []
     decode = _json_decode
+    # attendee list (plaintext) -> (organizer email, organizer name, names): the instances of a recurring
+    # meeting usually carry the same list, parsed once per call then.
+    parsed = {}
     for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
          title_b, attendees_b, url_b, org_email_b, org_name_b) in raw:
         start, end = _utc(start), _utc(end)
@@ -322,14 +326,18 @@ def meetings_read(*, person, subscription, window, limit=None):
         dec_title, dec_attendees, dec_url, dec_org_email, dec_org_name = decs
         suffix = eid.encode()
         attendees = dec_attendees(attendees_b, suffix)
-        organizer_email = organizer_name = None
-        names = []
-        if attendees:
-            for a in decode(attendees)[0]:
-                if organizer_email is None and a.get("organizer"):
-                    organizer_email, organizer_name = a.get("email"), a.get("name") or None
-                if not a.get("resource"):
-                    names.append(a.get("name") or a.get("email") or "")
+        hit = parsed.get(attendees)
+        if hit is None:
+            organizer_email = organizer_name = None
+            names = []
+            if attendees:
+                for a in decode(attendees)[0]:
+                    if organizer_email is None and a.get("organizer"):
+                        organizer_email, organizer_name = a.get("email"), a.get("name") or None
+                    if not a.get("resource"):
+                        names.append(a.get("name") or a.get("email") or "")
+            hit = parsed[attendees] = (organizer_email, organizer_name, tuple(names))
+        organizer_email, organizer_name, names = hit
         if organizer_email is None:
             organizer_email, organizer_name = dec_org_email(org_email_b, suffix), dec_org_name(org_name_b, suffix)
         organizer_email = organizer_email or ""
