@@ -7,8 +7,6 @@ Query: ``past=1`` adds the past 7 days; ``limit`` (default 100, max 1000) caps t
 decrypted); ``truncated`` says when more exist.
 """
 
-import json
-
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -60,12 +58,12 @@ def meetings_api(request):
     else:
         read = sel.meetings_read(person=person, subscription=subscription, window=window, limit=limit)
         presence = sel.presence_for(person, read, now)
-        payload = sel.meetings_payload(person=person, window=window, read=read, presence=presence, now=now)
-        payload["calendar_state"] = person.calendar_state
-        payload["stale"] = sel.subscription_is_stale(subscription, now=now) if subscription else None
-        payload["truncated"] = read.truncated
-        response = HttpResponse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                                content_type="application/json")
+        body = sel.meetings_json(person=person, window=window, read=read, presence=presence, now=now, extra={
+            "calendar_state": person.calendar_state,
+            "stale": sel.subscription_is_stale(subscription, now=now) if subscription else None,
+            "truncated": read.truncated,
+        })
+        response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     response["Vary"] = "Authorization, Cookie"

@@ -218,3 +218,35 @@ def test_etag_inputs(org, me, monkeypatch):
         assert etag(set=[(obj, name, value)]) != before, name
     assert sel.meetings_etag(person=person, subscription=None, window=sel.window_for(time_zone="UTC", now=now),
                              now=now).startswith('"')
+
+
+def test_fast_json_is_the_reference_document(client, me, bearer):
+    import json
+
+    today = timezone.now().astimezone(sel.zone_of("Europe/Paris")).date()
+    weird = 'Quote " backslash \\ tab \t newline \n nul \x00 é 회의 😀 </script> \u2028'
+    make_meeting(me, title=weird, join_url=f"https://x.test/?q={weird}", join_provider="other",
+                 attendees=[{"email": "a@x.test", "name": weird, "organizer": True, "resource": False},
+                            {"email": "room@x.test", "name": "Room", "organizer": False, "resource": True},
+                            {"email": "b@x.test", "organizer": False, "resource": False}])
+    make_meeting(me, title="No link, no attendees", attendees=[], organizer_email="lea@x.test",
+                 organizer_name="Léa", start=timezone.now() + timedelta(hours=3))
+    make_meeting(me, title="Trip", all_day=True, start_date=today + timedelta(days=1),
+                 end_date=today + timedelta(days=3), event_type="outOfOffice", attendees=[])
+    for i in range(3):  # a recurring meeting: the same attendee list
+        make_meeting(me, title=f"Weekly {i}", start=timezone.now() + timedelta(days=7 * i, hours=5),
+                     join_url="https://acme.webex.com/meet/w", join_provider="webex")
+    person = me.person
+    now = timezone.now()
+    window = sel.window_for(time_zone=person.effective_time_zone, now=now)
+    read = sel.meetings_read(person=person, subscription=me, window=window, limit=100)
+    presence = sel.presence_for(person, read, now)
+    extra = {"calendar_state": "activated", "stale": False, "truncated": False}
+    expected = json.dumps(sel.meetings_payload(person=person, window=window, read=read, presence=presence, now=now)
+                          | extra, ensure_ascii=False, separators=(",", ":"))
+    assert sel.meetings_json(person=person, window=window, read=read, presence=presence, now=now,
+                             extra=extra) == expected
+    data = client.get(API, **bearer).json()
+    assert len(data["meetings"]) == 6 and data["meetings"][0]["title"] == weird
+    assert data["meetings"][0]["attendees"] == {"count": 2, "names": [weird, "b@x.test"]}
+    assert list(data) == ["person", "meetings", "generated_at", "calendar_state", "stale", "truncated"]
