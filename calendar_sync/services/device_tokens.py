@@ -10,11 +10,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.db import connections, router, transaction
-from django.db.models.query import get_related_populators
+from django.db import transaction
 from django.utils import timezone
 
 from calendar_sync.models import DeviceToken
+from calendar_sync.services.meetings_list import compiled_first
 from controlhub.services.orgs import audit_record
 
 TOKEN_PREFIX = "chd_"
@@ -51,11 +51,9 @@ def device_token_revoke(*, token, actor=None):
 
 
 # The token query (token + person + organization + subscription, three joins) costs more to build and compile than to
-# run, and devices poll it every few seconds: it is compiled once per database with a placeholder hash, and later
-# calls bind the real hash and build the instances the way ``ModelIterable`` does (same converters, same
-# populators). Only the SQL is cached, never a result.
+# run, and devices poll it every few seconds: compiled once per database (``meetings_list.compiled_first``), only the
+# hash is bound per call. Only the SQL is cached, never a result.
 _PLACEHOLDER_HASH = "placeholder:not-a-sha256-hex-digest"
-_auth_plans = {}
 
 
 def _auth_queryset(alias, hashed):
@@ -66,48 +64,8 @@ def _auth_queryset(alias, hashed):
     )
 
 
-def _auth_plan(alias):
-    key = (alias, connections[alias].vendor)
-    plan = _auth_plans.get(key)
-    if plan is None:
-        compiler = _auth_queryset(alias, _PLACEHOLDER_HASH).query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        params = tuple(params)
-        if params.count(_PLACEHOLDER_HASH) != 1:  # Django changed how it binds the value
-            raise RuntimeError("device token query: the hash placeholder is not bound exactly once")
-        select, klass_info = compiler.select, compiler.klass_info
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        plan = _auth_plans[key] = (
-            sql, params, params.index(_PLACEHOLDER_HASH), klass_info["model"],
-            [f[0].target.attname for f in select[start:end]], start, end,
-            get_related_populators(klass_info, select, alias),
-            tuple(compiler.get_converters([s[0] for s in select[:compiler.col_count]]).items()),
-        )
-    return plan
-
-
 def _token_by_hash(hashed):
-    """``_auth_queryset(alias, hashed).first()`` without building and compiling the query each time."""
-    alias = router.db_for_read(DeviceToken)
-    sql, params, slot, model, init_list, start, end, populators, converters = _auth_plan(alias)
-    params = params[:slot] + (hashed,) + params[slot + 1:]
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    row = list(row)
-    for pos, (convs, expression) in converters:
-        value = row[pos]
-        for convert in convs:
-            value = convert(value, expression, connection)
-        row[pos] = value
-    token = model.from_db(alias, init_list, row[start:end])
-    for populator in populators:
-        populator.populate(row, token)
-    return token
+    return compiled_first(_auth_queryset, (_PLACEHOLDER_HASH,), (hashed,), model=DeviceToken)
 
 
 def device_token_authenticate(raw, *, now=None):

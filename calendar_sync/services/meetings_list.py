@@ -24,6 +24,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connections, router, transaction
+from django.db.models.query import get_related_populators
 from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -74,18 +75,24 @@ def zone_of(name):
 
 # --- who ------------------------------------------------------------------------------------------------------
 _PERSON_RELATED = ("organization", "subscription")
+_PLACEHOLDER_USER = 2_000_000_029
+
+
+def _person_of_user_queryset(alias, user_id):
+    return (
+        Person.objects.using(alias).select_related(*_PERSON_RELATED, "user__membership")
+        .filter(user_id=user_id, organization__memberships__user_id=user_id)[:1]
+    )
 
 
 def person_of_user(*, user):
     """The ``Person`` linked to ``user`` in the user's own organization, with organization, subscription and the
-    user's membership (``person.user.membership``, its organization set) in ONE query; None when no person is
-    linked (callers then fall back to ``person_for_member``, which also matches by email)."""
+    user's membership (``person.user.membership``, its organization set) in ONE query, compiled once
+    (``compiled_first``); None when no person is linked (callers then fall back to ``person_for_member``, which
+    also matches by email)."""
     if not getattr(user, "pk", None):
         return None
-    person = next(iter(
-        Person.objects.select_related(*_PERSON_RELATED, "user__membership")
-        .filter(user=user, organization__memberships__user=user)[:1]
-    ), None)
+    person = compiled_first(_person_of_user_queryset, (_PLACEHOLDER_USER,), (user.pk,), model=Person)
     if person is not None:
         person.user.membership.organization = person.organization
     return person
@@ -170,6 +177,57 @@ def _compiled_sql(build, alias, limit):
         if len(_compiled) > 4096:
             _compiled.clear()
     return hit
+
+
+_instance_plans = {}
+
+
+def _instance_plan(build, alias, placeholders):
+    key = (build, alias, connections[alias].vendor)
+    plan = _instance_plans.get(key)
+    if plan is None:
+        compiler = build(alias, *placeholders).query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        slots = {value: i for i, value in enumerate(placeholders)}
+        binding = tuple((slots[p], None) if p in slots else (None, p) for p in params)
+        if {slot for slot, _ in binding} - {None} != set(slots.values()):  # Django changed how it binds them
+            raise RuntimeError(f"{build.__name__}: a placeholder value is missing from the compiled query")
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        plan = _instance_plans[key] = (
+            sql, binding, klass_info["model"], [f[0].target.attname for f in select[start:end]], start, end,
+            get_related_populators(klass_info, select, alias),
+            tuple(compiler.get_converters([f[0] for f in select[:compiler.col_count]]).items()),
+        )
+    return plan
+
+
+def compiled_first(build, placeholders, values, *, model):
+    """The first instance of ``build(alias, *values)`` (a queryset, ``select_related`` welcome), like
+    ``.first()`` without ordering, but the query is built and compiled once per database with ``placeholders``
+    (distinct values that occur nowhere else in the query) and later calls only bind ``values``; the instances
+    are built as ``ModelIterable`` builds them (the same converters and related populators). Only SQL is cached,
+    never a result."""
+    alias = router.db_for_read(model)
+    sql, binding, model_cls, init_list, start, end, populators, converters = _instance_plan(build, alias,
+                                                                                              placeholders)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tuple(values[slot] if slot is not None else p for slot, p in binding))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    for pos, (convs, expression) in converters:
+        value = row[pos]
+        for convert in convs:
+            value = convert(value, expression, connection)
+        row[pos] = value
+    obj = model_cls.from_db(alias, init_list, row[start:end])
+    for populator in populators:
+        populator.populate(row, obj)
+    return obj
 
 
 def _run(build, subscription, window, limit=None):

@@ -250,3 +250,20 @@ def test_fast_json_is_the_reference_document(client, me, bearer):
     assert len(data["meetings"]) == 6 and data["meetings"][0]["title"] == weird
     assert data["meetings"][0]["attendees"] == {"count": 2, "names": [weird, "b@x.test"]}
     assert list(data) == ["person", "meetings", "generated_at", "calendar_state", "stale", "truncated"]
+
+
+def test_person_of_user_loads_what_the_orm_loads_in_one_query(org, me, plain_user, admin_user,
+                                                              django_assert_num_queries):
+    from controlhub.models import Person
+
+    def fields(instance):
+        return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+    with django_assert_num_queries(1):
+        person = sel.person_of_user(user=plain_user)
+    expected = Person.objects.select_related("organization", "subscription", "user__membership").get(user=plain_user)
+    assert fields(person) == fields(expected) and fields(person.organization) == fields(expected.organization)
+    assert fields(person.subscription) == fields(me) and fields(person.user) == fields(plain_user)
+    assert fields(person.user.membership) == fields(expected.user.membership)
+    assert person.user.membership.organization is person.organization
+    assert sel.person_of_user(user=admin_user) is None  # no person linked
