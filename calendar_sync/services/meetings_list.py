@@ -2,7 +2,8 @@
 
 Cost discipline (the page is opened by every user every day and polled every ~10 s; devices poll the API):
 - who: one query brings the person, organization, subscription and membership (``person_of_user``); the API's
-  device token brings person, organization and subscription with it;
+  device token brings person, organization and subscription with it; both are compiled once per database
+  (``compiled_first``: building and compiling them cost more than running them);
 - the ETag (``meetings_etag``) comes from what that query already loaded (the subscription's sync stamps, the
   person's state, zone and presence, the window, the minute): no query of its own, so a 304 is the "who" query
   alone and decrypts nothing;
@@ -11,7 +12,9 @@ Cost discipline (the page is opened by every user every day and polled every ~10
 - decryption only for the rows returned: one decryptor per key version and column, the associated-data prefix
   prepared once (``DataCipher.decryptor``);
 - times are preformatted here with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows); the HTML rows
-  are joined from pre-escaped strings by the view, the JSON rows are plain dicts;
+  are joined from pre-escaped strings by the view, the JSON rows are formatted over encoded strings
+  (``meetings_json``, the same document as ``json.dumps(meetings_payload(...))``); an attendee list shared by
+  several rows (a recurring meeting) is parsed once per read;
 - all-day events are placed by their ``start_date``/``end_date``, never by UTC datetimes, so they never shift.
 """
 
