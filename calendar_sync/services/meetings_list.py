@@ -19,7 +19,9 @@ Cost discipline (the page is opened by every user every day and polled every ~10
 """
 
 import hashlib
+import itertools
 import json
+import re
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -176,13 +178,25 @@ def _compiled_sql(build, alias, limit):
         plan = tuple((slots[p], None) if p in slots else (None, p) for p in params)
         if not {0, 1, 2} <= {slot for slot, _ in plan}:  # Django changed how it binds these values
             raise RuntimeError(f"{build.__name__}: a placeholder value is missing from the compiled query")
-        hit = _compiled[key] = (sql, plan)
+        hit = _compiled[key] = (_named(sql, len(plan)), plan)
         if len(_compiled) > 4096:
             _compiled.clear()
     return hit
 
 
 _instance_plans = {}
+_FORMAT_PARAM = re.compile(r"(?<!%)%s")  # Django's own pattern for "format" placeholders
+
+
+def _named(sql, count):
+    """``%s`` placeholders as ``%(p0)s``, ``%(p1)s``...: with a dict of parameters, Django's SQLite cursor maps names
+    with one ``%`` instead of running a regular expression over the statement on every call (~40 µs for the
+    3-join token query, a third of its cost); other backends take named parameters as they are."""
+    names = itertools.count()
+    named = _FORMAT_PARAM.sub(lambda _: f"%(p{next(names)})s", sql)
+    if next(names) != count:
+        raise RuntimeError("compiled query: placeholders and parameters do not match")
+    return named
 
 
 def _instance_plan(build, alias, placeholders):
@@ -199,7 +213,7 @@ def _instance_plan(build, alias, placeholders):
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         plan = _instance_plans[key] = (
-            sql, binding, klass_info["model"], [f[0].target.attname for f in select[start:end]], start, end,
+            _named(sql, len(binding)), binding, klass_info["model"], [f[0].target.attname for f in select[start:end]], start, end,
             get_related_populators(klass_info, select, alias),
             tuple(compiler.get_converters([f[0] for f in select[:compiler.col_count]]).items()),
         )
@@ -217,7 +231,8 @@ def compiled_first(build, placeholders, values, *, model):
                                                                                               placeholders)
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(sql, tuple(values[slot] if slot is not None else p for slot, p in binding))
+        cursor.execute(sql, {f"p{i}": values[slot] if slot is not None else p
+                             for i, (slot, p) in enumerate(binding)})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -240,7 +255,7 @@ def _run(build, subscription, window, limit=None):
     sql, plan = _compiled_sql(build, alias, limit)
     adapt = connections[alias].ops.adapt_datetimefield_value
     values = (subscription.pk, adapt(window.start - timedelta(days=1)), adapt(window.end + timedelta(days=1)))
-    params = tuple(values[slot] if slot is not None else constant for slot, constant in plan)
+    params = {f"p{i}": values[slot] if slot is not None else constant for i, (slot, constant) in enumerate(plan)}
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
