@@ -51,6 +51,14 @@ def _at(day, hour, minute=0, tz="Europe/Paris"):
     return {"dateTime": local.isoformat(), "timeZone": tz}
 
 
+NAMES = {f"{local}@{DOMAIN}": f"{given} {family}" for local, given, family, *_ in PEOPLE}
+
+
+def _named(attendees):
+    """Google fills attendees' display names from the directory; the emulator takes them as given."""
+    return [{**a, "displayName": NAMES.get(a["email"], "")} if a["email"] in NAMES else a for a in attendees]
+
+
 def demo_events(now):
     """A believable week for Ana (Europe/Paris), relative to now."""
     tz = ZoneInfo("Europe/Paris")
@@ -83,6 +91,9 @@ def demo_events(now):
         {"summary": "1:1 with Bo-ra", "location": "sip:ana.martin@demo.webex.com",
          "start": _at(today - timedelta(days=1), 11), "end": _at(today - timedelta(days=1), 11, 30)},
     ]
+    for event in events:
+        if "attendees" in event:
+            event["attendees"] = _named(event["attendees"])
     return events
 
 
