@@ -170,6 +170,42 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _server_cpu_seconds(master_pid):
+    """User + system CPU of gunicorn's master and workers, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [master_pid]
+    try:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+            pids += [int(x) for x in fh.read().split()]
+    except OSError:
+        return None
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total / ticks
+
+
+def _wrk(base, path, headers, seconds=5):
+    """Requests/s and p99 (ms) from wrk, when it is installed (a C load tool: the client costs little)."""
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return None
+    args = [wrk, "-t2", "-c4", f"-d{seconds}s", "--latency"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run(args + [base + path], capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = next((float(line.split()[1]) for line in out.splitlines() if line.startswith("Requests/sec")), None)
+    p99 = next((line.split()[1] for line in out.splitlines() if line.strip().startswith("99%")), "?")
+    return rps, p99
+
+
 def http_load(user, raw):
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -224,6 +260,7 @@ def http_load(user, raw):
             (f"JSON, all {MEETINGS}", f"/api/v1/meetings?limit={MEETINGS}", {"Authorization": f"Bearer {raw}"}),
         ]
         means = {}
+        cpu = {}
         for name, path, headers in cases:
             for _attempt in range(3):  # again if a minute boundary (a new ETag) fell inside the 304 case
                 if "If-None-Match" in headers:
@@ -232,19 +269,35 @@ def http_load(user, raw):
                         headers["If-None-Match"] = resp.headers["ETag"]
                 for _ in range(20):
                     one(path, headers)
+                cpu0 = _server_cpu_seconds(proc.pid)
                 t0 = time.perf_counter()
                 with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
                     out = list(pool.map(lambda _, p=path, h=headers: one(p, h), range(HTTP_REQUESTS)))
                 wall = time.perf_counter() - t0
+                cpu1 = _server_cpu_seconds(proc.pid)
                 if len({x[1] for x in out}) == 1:
                     break
             lat = sorted(x[0] for x in out)
             statuses = sorted({x[1] for x in out})
             p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]
             means[name] = statistics.mean(lat)
+            if cpu0 is not None and cpu1 is not None:
+                cpu[name] = (cpu1 - cpu0) * 1000 / HTTP_REQUESTS
             print(f"  {name:<16} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {HTTP_REQUESTS / wall:7.0f} req/s  "
-                  f"status {statuses}  {out[-1][2]} bytes")
-        print(f"  304 vs 200 over HTTP: {means['JSON API (200)'] / means['JSON API (304)']:.1f}x cheaper (mean latency)")
+                  f"status {statuses}  {out[-1][2]} bytes  server CPU {cpu.get(name, float('nan')):.2f} ms/req")
+        print(f"  304 vs 200 over HTTP: {means['JSON API (200)'] / means['JSON API (304)']:.1f}x cheaper in client "
+              f"latency (fixed client and HTTP costs included), "
+              f"{cpu['JSON API (200)'] / cpu['JSON API (304)']:.1f}x cheaper in server CPU per request"
+              if cpu.get("JSON API (304)") else "")
+        wrk_cases = [(n, p, h) for n, p, h in cases if n.startswith("JSON API")]
+        results = {n: _wrk(base, p, h) for n, p, h in wrk_cases}
+        if all(results.values()):
+            print("  with wrk (2 threads, 4 connections, 5 s):")
+            for n, (rps, p99) in results.items():
+                print(f"    {n:<16} {rps:8.0f} req/s  p99 {p99}")
+            print(f"    304 vs 200: {results['JSON API (304)'][0] / results['JSON API (200)'][0]:.1f}x the throughput")
+        else:
+            print("  (wrk not installed: `apt-get install wrk` adds a C load-tool run)")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
