@@ -19,15 +19,10 @@ SCOPES_LINE = "https://www.googleapis.com/auth/calendar,https://www.googleapis.c
 
 
 @pytest.fixture(autouse=True)
-def master_key(settings):
-    """A well-formed master key even if the suite's default one is not (own keys are stored encrypted)."""
-    from calendar_sync.crypto import KeyConfigError, MasterKeyring
+def fresh_ciphers():
+    """Own keys are stored encrypted: start each test without cached data keys."""
     from controlhub.services.keys import forget_ciphers
 
-    try:
-        MasterKeyring.parse(settings.ENCRYPTION_KEYS)
-    except KeyConfigError:
-        settings.ENCRYPTION_KEYS = "test2:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE="
     forget_ciphers()
     yield
     forget_ciphers()
