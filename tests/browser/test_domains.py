@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from controlhub.models import Domain, Person
-from tests.browser.test_onboarding import sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ def test_admin_verifies_a_domain(page, live_server, org, admin_user, google):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     Person.objects.create(organization=org, email="ana@acme.test", name="Ana",
                           calendar_state=Person.CalendarState.ACTIVATED)
-    sign_in(page, live_server, "admin@acme.test")
+    sign_in(page, live_server, "admin@acme.test", lands_on="/dashboard/")
     page.get_by_role("navigation").get_by_role("link", name="Domains").click()
     page.get_by_label("Domain").fill("192.168.0.1")
     page.get_by_role("button", name="Add domain").click()

@@ -8,21 +8,13 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from calendar_sync.models import Meeting
+from tests.browser.helpers import sign_in
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
-from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PARIS = ZoneInfo("Europe/Paris")
 SEOUL = ZoneInfo("Asia/Seoul")
-
-
-def sign_in(page, live_server, email):
-    page.goto(live_server.url + "/accounts/login/?next=/meetings/")
-    page.get_by_label("Email or username").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(live_server.url + "/meetings/")
 
 
 @pytest.fixture
@@ -74,7 +66,7 @@ def test_week_in_paris_then_seoul(page, live_server, me, plain_user):
     make_meeting(me, title="Architecture review", start=now + timedelta(minutes=3), minutes=50,
                  attendees=None, join_url="https://acme.webex.com/meet/arch", join_provider="webex")
     today, d1, d2, d3 = seed_week(me)
-    sign_in(page, live_server, plain_user.email)
+    sign_in(page, live_server, plain_user.email, next_path="/meetings/", lands_on="/meetings/")
     expect(row(page, "Product sync").locator(".range")).to_have_text("09:00 – 09:45")
     expect(row(page, "Customer demo")).to_contain_text("14:30 – 15:30")
     seoul_local = local(d2, 17, 0, SEOUL).astimezone(PARIS)
@@ -105,7 +97,7 @@ def test_join_turns_on_at_t_minus_5_and_notifies_at_t_minus_1(page, live_server,
                  join_provider="webex")
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     page.clock.install(time=start - timedelta(minutes=10))
-    sign_in(page, live_server, plain_user.email)
+    sign_in(page, live_server, plain_user.email, next_path="/meetings/", lands_on="/meetings/")
     join = row(page, "Board call").locator("button.join")
     expect(join).to_be_disabled()
     page.clock.fast_forward("04:50")  # T-5:10
@@ -138,7 +130,7 @@ def test_join_turns_on_at_t_minus_5_and_notifies_at_t_minus_1(page, live_server,
 def test_calendar_change_appears_without_reload(page, live_server, me, plain_user):
     make_meeting(me, title="Existing meeting")
     page.clock.install(time=timezone.now())
-    sign_in(page, live_server, plain_user.email)
+    sign_in(page, live_server, plain_user.email, next_path="/meetings/", lands_on="/meetings/")
     expect(row(page, "Existing meeting")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
     make_meeting(me, title="Just added by the sync", start=timezone.now() + timedelta(hours=3))
@@ -167,7 +159,7 @@ def test_keyword_in_the_list_with_exactly_one_patch(page, live_server, org, plai
         sub.refresh_from_db()
         sync.calendar_sync_once(subscription=sub, gateway=gw)
     assert len([r for r in google.requests(since)["requests"] if r["method"] == "PATCH"]) == 1
-    sign_in(page, live_server, plain_user.email)
+    sign_in(page, live_server, plain_user.email, next_path="/meetings/", lands_on="/meetings/")
     kickoff = row(page, "Kickoff")
     expect(kickoff).to_contain_text("Webex")
     expect(kickoff.locator("button.join")).to_have_attribute(

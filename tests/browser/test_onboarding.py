@@ -4,17 +4,9 @@ emulator's delegation API stands in for Google Admin), run Test connection, reac
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, email):
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email or username").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(live_server.url + "/dashboard/")
 
 
 def copy(page, target):
@@ -28,7 +20,7 @@ def test_admin_connects_google_workspace(page, live_server, admin_user, google):
     google.tenant("acme.test", "Acme")
     google.user("ana@acme.test", locale="fr", time_zone="Europe/Paris")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    sign_in(page, live_server, "admin@acme.test")
+    sign_in(page, live_server, "admin@acme.test", lands_on="/dashboard/")
 
     page.get_by_role("navigation").get_by_role("link", name="Connect Google").click()
     expect(page.get_by_role("heading", name="Connect Google Workspace")).to_be_visible()

@@ -5,16 +5,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from controlhub.models import Domain, Person, PersonHistory
-from tests.conftest import PASSWORD
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Email or username").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def test_people_list_person_error_and_bulk(page, live_server, ready, admin_user,
     PersonHistory.objects.create(person=bad, message="Error: scope_missing", code="scope_missing")
     Person.objects.create(organization=ready, email="ana@acme.test", name="Ana Lima", calendar_state="activated",
                           google_locale="fr", google_time_zone="Europe/Paris")
-    _sign_in(page, live_server, "admin@acme.test")
+    sign_in(page, live_server, "admin@acme.test")
     page.goto(live_server.url + "/people/")
     expect(page.locator("#activation-errors-banner")).to_contain_text("There is 1 user with activation errors.")
     expect(page.locator("#people-table tbody tr")).to_have_count(50)
@@ -68,7 +61,7 @@ def test_people_list_person_error_and_bulk(page, live_server, ready, admin_user,
 def test_user_sees_why_not_activated(page, live_server, ready, plain_user):
     Person.objects.create(organization=ready, email="user@acme.test", user=plain_user, calendar_state="error",
                           error_code="not_a_calendar_user")
-    _sign_in(page, live_server, "user@acme.test")
+    sign_in(page, live_server, "user@acme.test")
     page.goto(live_server.url + "/me/")
     expect(page.locator("#me-why")).to_contain_text("No Google Calendar for this user")
     expect(page.locator("#me-why")).to_contain_text("What your admin must do")
