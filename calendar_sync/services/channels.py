@@ -117,7 +117,7 @@ def channel_for_notification(*, channel_id, resource_id, token):
         Channel.objects.select_related("subscription")
         .filter(channel_id=channel_id, state=Channel.State.ACTIVE)
         .only("pk", "channel_id", "resource_id", "token", "state", "subscription__id", "subscription__state",
-              "last_message_number")
+              "last_message_at")
         .first()
     )
     if channel is None:
