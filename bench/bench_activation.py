@@ -25,8 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.common import bench_environment
+
 TMP = Path(tempfile.mkdtemp(prefix="bench_activation_"))
-MASTER_KEY = "bench:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
 CSV_ROWS = int(os.environ.get("BENCH_CSV_ROWS", "10000"))
 ACTIVATIONS = int(os.environ.get("BENCH_ACTIVATIONS", "5000"))
 TIME_SCALE = float(os.environ.get("BENCH_TIME_SCALE", "1.0"))
@@ -36,19 +37,8 @@ PER_USER = 600
 
 
 def setup_env(emulator_url, key_file):
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "controlhub.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
-        "ALLOWED_HOSTS": "*",
-        "SECURE_SSL_REDIRECT": "0",
-        "ENCRYPTION_KEYS": MASTER_KEY,
-        "GOOGLE_API_ENDPOINT": emulator_url,
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file),
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{TMP / 'bench.sqlite3'}",
-        "Q_SYNC": "0",
-    })
+    os.environ.update(bench_environment(
+        TMP, GOOGLE_API_ENDPOINT=emulator_url, GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file)))
 
 
 def bench_csv(org):

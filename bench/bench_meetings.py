@@ -17,7 +17,6 @@ Knobs: ``BENCH_MEETINGS`` (300), ``BENCH_ITER`` (200), ``BENCH_HTTP_REQUESTS`` (
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.common import bench_environment, free_port
+
 TMP = Path(tempfile.mkdtemp(prefix="bench_meetings_"))
-MASTER_KEY = "bench:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "300"))
 ITER = int(os.environ.get("BENCH_ITER", "200"))
 HTTP_REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "1500"))
@@ -43,18 +43,9 @@ def setup_env():
         "            'staticfiles': {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
     )
     sys.path.insert(0, str(TMP))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "bench_meetings_settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
-        "ALLOWED_HOSTS": "*",
-        "SECURE_SSL_REDIRECT": "0",
-        "ENCRYPTION_KEYS": MASTER_KEY,
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{TMP / 'bench.sqlite3'}",
-        "Q_SYNC": "0",
-        "PYTHONPATH": os.pathsep.join([str(TMP), str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    })
+    os.environ.update(bench_environment(
+        TMP, DJANGO_SETTINGS_MODULE="bench_meetings_settings",
+        PYTHONPATH=os.pathsep.join([str(TMP), str(ROOT), os.environ.get("PYTHONPATH", "")])))
 
 
 def seed():
@@ -162,12 +153,6 @@ def in_process(user, raw):
           "organization, subscription and membership)")
     full, not_modified = results["JSON API (200)"][0], results["JSON API (304)"][0]
     print(f"  API 304 is {full / not_modified:.1f}x cheaper than a full response (target >= 5x)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_cpu_seconds(master_pid):

@@ -35,9 +35,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.common import bench_environment, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 TMP = Path(tempfile.mkdtemp(prefix="bench_sync_"))
-MASTER_KEY = "bench:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY"
 USERS = int(os.environ.get("BENCH_SYNC_USERS", "500"))
 EVENTS = int(os.environ.get("BENCH_SYNC_EVENTS", "60"))
 LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "60"))
@@ -48,30 +49,13 @@ DELAY_USERS = int(os.environ.get("BENCH_DELAY_USERS", "50"))
 GOOGLE_DELAY_MS = int(os.environ.get("BENCH_GOOGLE_DELAY_MS", "100"))
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def setup_env(emulator_url, key_file, web_port):
-    env = {
-        "DJANGO_SETTINGS_MODULE": "controlhub.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
-        "ALLOWED_HOSTS": "*",
-        "SECURE_SSL_REDIRECT": "0",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "ENCRYPTION_KEYS": MASTER_KEY,
-        "GOOGLE_API_ENDPOINT": emulator_url,
-        "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file),
-        "LOG_LEVEL": "WARNING",
-        "Q_WORKERS": os.environ.get("Q_WORKERS", "4"),
-    }
-    if not os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = f"sqlite:///{TMP / 'bench.sqlite3'}"
+    env = bench_environment(
+        TMP, PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}", GOOGLE_API_ENDPOINT=emulator_url,
+        GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file), Q_WORKERS=os.environ.get("Q_WORKERS", "4"))
+    env.pop("Q_SYNC")  # the settings default (queued) applies; workers are real processes here
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
     os.environ.update(env)
     return env
 
