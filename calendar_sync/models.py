@@ -59,6 +59,8 @@ class Channel(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Highest X-Goog-Message-Number taken: the webhook drops any push numbered at or below it (replays and late
+    # duplicates) with one conditional UPDATE that also sets last_message_at.
     last_message_number = models.BigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
 

@@ -84,3 +84,100 @@ def test_duplicated_and_reordered_pushes_are_harmless(google, pushed):
             "X-Goog-Channel-Token": channel.token})
     assert Meeting.objects.filter(subscription__person=ana).count() == len(google_truth(google, ana.email))
     assert_mirrors(google, ana)
+
+
+def _push(channel, number, state="exists"):
+    headers = {"X-Goog-Channel-ID": channel.channel_id, "X-Goog-Resource-ID": channel.resource_id,
+               "X-Goog-Resource-State": state, "X-Goog-Channel-Token": channel.token}
+    if number is not None:
+        headers["X-Goog-Message-Number"] = number
+    return headers
+
+
+def _settled_channel(person):
+    """The active channel once the emulator's ``sync`` message (number 1) is recorded: a later read is stable."""
+    channel = Channel.objects.get(subscription__person=person, state="active")
+    wait_until(lambda: Channel.objects.get(pk=channel.pk).last_message_number >= 1, message="the sync message")
+    channel.refresh_from_db()
+    return channel
+
+
+def _list_calls(google, since):
+    return [r for r in google.requests(since)["requests"] if r["api_method"] == "calendar.v3.Events.List"]
+
+
+def test_replayed_push_syncs_once(google, pushed):
+    """A captured valid push replayed 10 times: the first one syncs, the nine replays change nothing."""
+    ana = pushed
+    channel = Channel.objects.get(subscription__person=ana, state="active")
+    since = google.requests()["next"]
+    client = Client()
+    answers = [client.post("/google/notifications", headers=_push(channel, "1000")).status_code
+               for _ in range(10)]
+    assert all(status in (200, 204) for status in answers)
+    assert len(_list_calls(google, since)) == 1
+    channel.refresh_from_db()
+    assert channel.last_message_number == 1000
+    # An older number arriving late (out of order) is dropped too; a newer one syncs again.
+    client.post("/google/notifications", headers=_push(channel, "999"))
+    assert len(_list_calls(google, since)) == 1
+    client.post("/google/notifications", headers=_push(channel, "1001"))
+    assert len(_list_calls(google, since)) == 2
+
+
+def test_concurrent_deliveries_of_one_number_count_once(google, pushed, live_server):
+    """Eight simultaneous deliveries of the same message number over real HTTP: one sync."""
+    import threading
+    import urllib.request
+
+    ana = pushed
+    channel = Channel.objects.get(subscription__person=ana, state="active")
+    since = google.requests()["next"]
+    barrier = threading.Barrier(8)
+    statuses = []
+
+    def deliver():
+        request = urllib.request.Request(live_server.url + "/google/notifications", data=b"", method="POST",
+                                         headers=_push(channel, "5000"))
+        barrier.wait()
+        with urllib.request.urlopen(request, timeout=10) as response:
+            statuses.append(response.status)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 8
+    assert len(_list_calls(google, since)) == 1
+
+
+@pytest.mark.parametrize("number", [None, "", "abc", "-3", "0", "1.5", "²", "99999999999999999999"])
+def test_push_without_a_valid_message_number_is_refused(google, pushed, number):
+    ana = pushed
+    channel = _settled_channel(ana)
+    sub = CalendarSubscription.objects.get(person=ana)
+    before = (sub.next_sync_at, sub.queued_at, sub.dirty, channel.last_message_number, channel.last_message_at)
+    since = google.requests()["next"]
+    response = Client().post("/google/notifications", headers=_push(channel, number))
+    assert response.status_code == 400
+    sub.refresh_from_db()
+    channel.refresh_from_db()
+    assert (sub.next_sync_at, sub.queued_at, sub.dirty, channel.last_message_number, channel.last_message_at) == before
+    assert _list_calls(google, since) == []
+
+
+def test_a_replay_costs_the_lookup_and_one_conditional_update(google, pushed):
+    """The replay check adds no statement of its own: the channel look-up, then the one UPDATE that also records
+    the last push (it matches no row for a replay, so nothing is enqueued and nothing else is written)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    channel = _settled_channel(pushed)
+    client = Client()
+    client.post("/google/notifications", headers=_push(channel, "77"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/google/notifications", headers=_push(channel, "77")).status_code == 200
+    statements = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "UPDATE", "INSERT", "DELETE")]
+    assert len(statements) == 2 and statements[0].startswith('SELECT "calendar_sync_channel"')
+    assert statements[1].startswith('UPDATE "calendar_sync_channel"') and '"last_message_number" < 77' in statements[1]
