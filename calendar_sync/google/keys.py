@@ -12,6 +12,16 @@ from cryptography.hazmat.primitives import serialization
 from calendar_sync.google.errors import InvalidKeyFile
 
 REQUIRED_FIELDS = ("type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "token_uri")
+# A real key is a flat object of about 2.3 KB. Anything much larger or nested is not a key, and must be refused
+# before it costs us memory or recursion depth (``json`` recurses per level: ``"[" * 50000`` overflows the stack).
+MAX_KEY_BYTES = 64 * 1024
+MAX_KEY_DEPTH = 8
+# The Google Cloud universe of every endpoint we call (a key's ``universe_domain``); keys without the field
+# predate it and belong to this universe too.
+GOOGLE_UNIVERSE = "googleapis.com"
+
+_TOO_DEEP = ("The key file is not a service-account key: its JSON is nested too deeply. Upload the .json key "
+             "exactly as downloaded from Google Cloud.")
 
 
 @dataclass(frozen=True)
@@ -31,14 +41,42 @@ class ServiceAccountKey:
         return json.dumps(self.info)
 
 
-def parse_service_account_key(data):
-    """Validate a service-account JSON key (``str``, ``bytes`` or ``dict``). Raises ``InvalidKeyFile``."""
+def _too_large(size):
+    return InvalidKeyFile(
+        f"The key file is too large ({size // 1024} KB): a service-account key is a few KB, at most "
+        f"{MAX_KEY_BYTES // 1024} KB. Upload the .json key exactly as downloaded from Google Cloud."
+    )
+
+
+def _nested_deeper_than(value, limit):
+    """True if ``value`` nests lists/dicts more than ``limit`` levels (iterative: no recursion of our own)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def parse_service_account_key(data, *, allow_other_universe=False):
+    """Validate a service-account JSON key (``str``, ``bytes`` or ``dict``). Raises ``InvalidKeyFile``.
+
+    ``allow_other_universe`` accepts a ``universe_domain`` other than ``googleapis.com``; the default refuses it,
+    since every endpoint we call is in Google's public universe (the emulator's keys say ``googleapis.com`` too).
+    """
     if isinstance(data, bytes | bytearray):
+        if len(data) > MAX_KEY_BYTES:
+            raise _too_large(len(data))
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidKeyFile("The file is not text: upload the .json key file Google Cloud gave you.") from None
     if isinstance(data, str):
+        size = len(data) if len(data) > MAX_KEY_BYTES else len(data.encode("utf-8", "surrogatepass"))
+        if size > MAX_KEY_BYTES:
+            raise _too_large(size)
         if not data.strip():
             raise InvalidKeyFile("The key file is empty.")
         try:
@@ -48,8 +86,12 @@ def parse_service_account_key(data):
                 f"The key file is not valid JSON (line {exc.lineno}, column {exc.colno}). Upload the .json key "
                 "exactly as downloaded from Google Cloud (IAM & Admin → Service accounts → Keys)."
             ) from None
+        except RecursionError:
+            raise InvalidKeyFile(_TOO_DEEP) from None
     if not isinstance(data, dict):
         raise InvalidKeyFile("The key file must be a JSON object, as downloaded from Google Cloud.")
+    if _nested_deeper_than(data, MAX_KEY_DEPTH):
+        raise InvalidKeyFile(_TOO_DEEP)
     if data.get("type") != "service_account":
         found = data.get("type") or "none"
         raise InvalidKeyFile(
@@ -59,6 +101,15 @@ def parse_service_account_key(data):
     missing = [name for name in REQUIRED_FIELDS if not data.get(name)]
     if missing:
         raise InvalidKeyFile(f"The key file is missing: {', '.join(missing)}.")
+    universe = data.get("universe_domain", GOOGLE_UNIVERSE)
+    if not isinstance(universe, str) or not universe:
+        raise InvalidKeyFile(f"\"universe_domain\" must be {GOOGLE_UNIVERSE!r}, the universe of Google's public APIs.")
+    if universe != GOOGLE_UNIVERSE and not allow_other_universe:
+        raise InvalidKeyFile(
+            f"This key belongs to the Google Cloud universe {universe[:100]!r} (\"universe_domain\"), not "
+            f"{GOOGLE_UNIVERSE!r}: Calendar Hub talks to Google's public APIs only. Create the key in a Google "
+            "Cloud project of the public universe."
+        )
     client_id = str(data["client_id"])
     if not client_id.isdigit():
         raise InvalidKeyFile(f"\"client_id\" must be the numeric client ID of the service account, not {client_id!r}.")
@@ -88,7 +139,7 @@ _file_cache = {}
 _file_lock = threading.Lock()
 
 
-def load_service_account_file(path):
+def load_service_account_file(path, *, allow_other_universe=False):
     """Load and validate the deployment's key file once per (path, mtime)."""
     if not path:
         raise InvalidKeyFile("No service-account key is configured (GOOGLE_SERVICE_ACCOUNT_FILE is empty).")
@@ -97,11 +148,12 @@ def load_service_account_file(path):
     except OSError as exc:
         raise InvalidKeyFile(f"Cannot read the service-account key file {path}: {exc.strerror}.") from None
     with _file_lock:
-        cached = _file_cache.get(path)
+        cached = _file_cache.get((path, allow_other_universe))
         if cached and cached[0] == mtime:
             return cached[1]
     with open(path, "rb") as fh:
-        key = parse_service_account_key(fh.read())
+        raw = fh.read(MAX_KEY_BYTES + 1)  # never more than the parser would accept
+    key = parse_service_account_key(raw, allow_other_universe=allow_other_universe)
     with _file_lock:
-        _file_cache[path] = (mtime, key)
+        _file_cache[(path, allow_other_universe)] = (mtime, key)
     return key
