@@ -175,6 +175,33 @@ _ENTRIES = [
         fix_url_name="domains",
     ),
     ErrorInfo(
+        "domain_taken",
+        _("Domain verified by another organization"),
+        _("Another organization on this service proved this domain first. A domain belongs to one organization "
+          "only."),
+        _("If the domain is yours, ask your operator or support to look into it; remove it from your list "
+          "otherwise."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "subject_outside_tenant",
+        _("Not in your Google Workspace"),
+        _("This address is not in a domain your organization has verified, so Calendar Hub may not act as it "
+          "with this deployment's shared key: only your own Google Workspace is yours to read."),
+        _("Verify the address's domain on the Domains page. If it is a secondary or alias domain of your Google "
+          "Workspace, enable the Directory scope on Connect Google so Calendar Hub can confirm it. Or upload "
+          "your organization's own service-account key. Then reactivate."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
+        "subject_other_org",
+        _("Belongs to another organization"),
+        _("This address is in a domain that another organization on this service has verified. Calendar Hub "
+          "never acts as it for anyone else."),
+        _("Remove the person, or use an address in one of your own verified domains."),
+        fix_url_name="domains",
+    ),
+    ErrorInfo(
         "google_error",
         _("Unexpected Google error"),
         _("Google returned an error we did not expect."),

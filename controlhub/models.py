@@ -36,6 +36,10 @@ class Organization(models.Model):
     delegation_changed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the admin last changed domain-wide delegation in Google Admin.")
     )
+    # The org's own Google tenant, learned through the Directory API (see services/tenant_boundary.py): its
+    # customerId and the secondary/alias domains found to belong to it.
+    google_customer_id = models.CharField(max_length=32, blank=True)
+    google_tenant_domains = models.JSONField(default=list, blank=True)
 
     # Meeting service (keyword scheduling).
     meeting_site_host = models.CharField(max_length=255, default="calendarhub.webex.com")
@@ -119,7 +123,8 @@ class Domain(models.Model):
         FAILED = "failed", _("Failed")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
-    name = models.CharField(max_length=253, unique=True)
+    # Several organizations may claim a name while it is pending; only one can hold it verified.
+    name = models.CharField(max_length=253)
     token = models.CharField(max_length=64, default=_verification_token)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     failure_code = models.CharField(max_length=40, blank=True)
@@ -130,6 +135,11 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="domain_once_per_org"),
+            models.UniqueConstraint(fields=["name"], condition=models.Q(state="verified"),
+                                    name="domain_verified_by_one_org"),
+        ]
 
     def __str__(self):
         return self.name

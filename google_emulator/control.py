@@ -119,7 +119,10 @@ def get_clock(emu, data, query):
 
 @route("POST", "/tenants")
 def create_tenant(emu, data, query):
-    t = emu.state.ensure_tenant(data["domain"], data.get("name"))
+    try:
+        t = emu.state.ensure_tenant(data["domain"], data.get("name"), data.get("secondary_domains"))
+    except ValueError as exc:
+        raise ControlError(409, str(exc)) from exc
     return _tenant_view(t)
 
 
@@ -130,6 +133,7 @@ def list_tenants(emu, data, query):
 
 def _tenant_view(t: dict) -> dict:
     return {"domain": t["domain"], "name": t["name"], "customer_id": t["customer_id"],
+            "secondary_domains": list(t.get("secondary_domains", [])),
             "delegations": copy.deepcopy(t["delegations"])}
 
 
@@ -245,7 +249,7 @@ def delete_sa(emu, data, query, client_id):
 
 
 def _tenant(state, domain: str) -> dict:
-    t = state.tenants.get(domain.lower())
+    t = state.tenant_of(domain.lower())
     if t is None:
         raise ControlError(404, f"unknown tenant {domain}")
     return t

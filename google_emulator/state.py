@@ -143,16 +143,42 @@ class State:
 
     # ------------------------------------------------------------ tenants & users
 
-    def ensure_tenant(self, domain: str, name: str | None = None) -> dict:
+    def ensure_tenant(self, domain: str, name: str | None = None, secondary_domains=None) -> dict:
+        """The tenant whose primary (or secondary/alias) domain is ``domain``, created when unknown. A Google
+        tenant (one ``customerId``) can hold several domains; a domain belongs to one tenant only."""
         domain = domain.lower()
-        t = self.tenants.get(domain)
+        t = self.tenant_of(domain)
         if t is None:
             t = {"domain": domain, "name": name or domain, "customer_id": "C0" + opaque(7).replace("-", "x").replace("_", "y"),
-                 "delegations": {}}
+                 "delegations": {}, "secondary_domains": []}
             self.tenants[domain] = t
         elif name:
             t["name"] = name
+        for extra in secondary_domains or []:
+            extra = extra.lower()
+            owner = self.tenant_of(extra)
+            if owner is not None and owner is not t:
+                raise ValueError(f"{extra} already belongs to another tenant")
+            if extra != t["domain"] and extra not in t.setdefault("secondary_domains", []):
+                t["secondary_domains"].append(extra)
         return t
+
+    def tenant_of(self, domain: str | None) -> dict | None:
+        """The tenant a domain (primary or secondary) belongs to, or None."""
+        if not domain:
+            return None
+        domain = domain.lower()
+        t = self.tenants.get(domain)
+        if t is not None:
+            return t
+        for t in self.tenants.values():
+            if domain in t.get("secondary_domains", ()):
+                return t
+        return None
+
+    def same_tenant(self, email_a: str | None, email_b: str | None) -> bool:
+        a = self.tenant_of((email_a or "").partition("@")[2])
+        return a is not None and a is self.tenant_of((email_b or "").partition("@")[2])
 
     def live_user(self, email: str | None) -> dict | None:
         if not email:
@@ -197,7 +223,8 @@ class State:
 
     def is_admin_of(self, subject: str | None, domain: str) -> bool:
         u = self.live_user(subject)
-        return bool(u and u.get("is_admin") and subject.partition("@")[2] == domain.lower())
+        return bool(u and u.get("is_admin") and self.tenant_of(domain) is not None
+                    and self.tenant_of(subject.partition("@")[2]) is self.tenant_of(domain))
 
     # ------------------------------------------------------------ service accounts
 
@@ -306,7 +333,7 @@ class State:
                 raise OAuthError(400, "invalid_grant", "Invalid email or User ID")
             if u.get("deleted"):
                 raise OAuthError(400, "invalid_grant", "The account has been deleted")
-            tenant = self.tenants.get(sub.partition("@")[2]) or {"delegations": {}}
+            tenant = self.tenant_of(sub.partition("@")[2]) or {"delegations": {}}
             grant = tenant["delegations"].get(sa["client_id"])
             if grant is None or not set(scopes) <= set(grant["scopes"]):
                 raise OAuthError(401, "unauthorized_client", UNAUTHORIZED_CLIENT)

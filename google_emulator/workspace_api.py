@@ -70,7 +70,7 @@ def put_vacation(ctx, user_id: str):
 def directory_user(state, u: dict, projection: str = "basic") -> dict:
     email = u["email"]
     local, _, domain = email.partition("@")
-    tenant = state.tenants.get(domain) or {}
+    tenant = state.tenant_of(domain) or {}
     test_alias = f"{local}@{domain.split('.')[0]}.test-google-a.com"
     given, family = u.get("given_name") or "", u.get("family_name") or ""
     etag = base64.b32encode(json.dumps(u, sort_keys=True).encode()[-40:]).decode().rstrip("=").lower()[:27]
@@ -127,7 +127,7 @@ def get_user(ctx, key: str):
                      and (u["id"] == key or key in [a.lower() for a in u.get("aliases") or []])), None)
     if user is None:
         raise ApiError(404, "Resource Not Found: userKey", "notFound")
-    if user["email"].partition("@")[2] != admin["email"].partition("@")[2]:
+    if not state.same_tenant(user["email"], admin["email"]):
         raise ApiError(403, NOT_AUTHORIZED, "forbidden")
     return 200, directory_user(state, user, ctx.q("projection") or "basic")
 
@@ -140,8 +140,8 @@ def list_users(ctx):
     customer = ctx.q("customer")
     if not domain and not customer:
         raise ApiError(400, "Bad Request", "badRequest")
-    tenant = state.tenants.get(admin_domain) or {}
-    if domain and domain != admin_domain:
+    tenant = state.tenant_of(admin_domain) or {}
+    if domain and state.tenant_of(domain) is not state.tenant_of(admin_domain):
         raise ApiError(403, NOT_AUTHORIZED, "forbidden")
     if customer and customer not in ("my_customer", tenant.get("customer_id")):
         raise ApiError(403, NOT_AUTHORIZED, "forbidden")
@@ -152,8 +152,10 @@ def list_users(ctx):
         raise ApiError(400, "Invalid Input", "invalid") from exc
     if offset is None:
         raise ApiError(400, "Invalid Input: pageToken", "invalid")
+    # domain=: that domain's users; customer=: every user of the tenant, secondary domains included.
     users = sorted((u for u in state.users.values()
-                    if not u.get("deleted") and u["email"].partition("@")[2] == admin_domain),
+                    if not u.get("deleted") and (u["email"].partition("@")[2] == domain if domain
+                                                 else state.same_tenant(u["email"], admin["email"]))),
                    key=lambda u: u["email"])
     query = (ctx.q("query") or "").lower()
     if query:

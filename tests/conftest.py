@@ -57,7 +57,7 @@ def ready_org(org):
 
     org.setup_state = "ready"
     org.save(update_fields=["setup_state"])
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
+    Domain.objects.update_or_create(organization=org, name="acme.test", defaults={"state": Domain.State.VERIFIED})
     return org
 
 
@@ -164,8 +164,15 @@ def google(emulator, settings, tmp_path):
 
 
 @pytest.fixture
-def google_tenant(google):
-    """Tenant acme.test with an admin and two users; delegation granted for the core scopes."""
+def google_tenant(google, request):
+    """Tenant acme.test with an admin and two users; delegation granted for the core scopes. When the test also
+    has the ``org`` fixture, acme.test is that org's verified domain (the tenant is the org's own), unless the
+    test is marked ``unverified_domain``."""
+    if "org" in request.fixturenames and not request.node.get_closest_marker("unverified_domain"):
+        from controlhub.models import Domain
+
+        Domain.objects.get_or_create(organization=request.getfixturevalue("org"), name="acme.test",
+                                     defaults={"state": Domain.State.VERIFIED})
     google.tenant("acme.test", "Acme")
     google.user("admin@acme.test", is_admin=True)
     google.user("ana@acme.test", locale="fr", time_zone="Europe/Paris")

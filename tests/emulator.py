@@ -27,8 +27,11 @@ class EmulatorControl:
     def reset(self):
         return self.call("POST", "/_emulator/reset")
 
-    def tenant(self, domain, name=None):
-        return self.call("POST", "/_emulator/tenants", {"domain": domain, "name": name or domain})
+    def tenant(self, domain, name=None, secondary_domains=None):
+        body = {"domain": domain, "name": name or domain}
+        if secondary_domains:
+            body["secondary_domains"] = list(secondary_domains)
+        return self.call("POST", "/_emulator/tenants", body)
 
     def user(self, email, **fields):
         local = email.split("@")[0]

@@ -142,3 +142,16 @@ class GoogleUnavailable(GoogleError):
 
     error_code = "google_unavailable"
     retryable = True
+
+
+class SubjectOutsideTenant(GoogleError):
+    """Refused before any call to Google: the subject is not inside the calling organization's own Google
+    Workspace tenant (see ``controlhub.services.tenant_boundary``). Never retried."""
+
+    error_code = "subject_outside_tenant"
+
+
+class SubjectInOtherOrganization(SubjectOutsideTenant):
+    """Refused before any call to Google: the subject's domain is verified by another organization."""
+
+    error_code = "subject_other_org"

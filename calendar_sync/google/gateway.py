@@ -386,6 +386,34 @@ class Gateway:
         )
 
 
+class GuardedGateway(Gateway):
+    """The shared gateway of one key, seen through one organization's subject guard.
+
+    ``guard(subject)`` runs before any credentials for ``subject`` are built or any token is minted, so no
+    request to Google can carry a subject the guard refused; it raises one of our typed errors to refuse. The
+    guarded view shares the key, credentials, token cache and clients of the shared gateway (instance
+    attributes are looked up there), and costs one small object per organization call site.
+    """
+
+    def __init__(self, shared: Gateway, guard):  # noqa: D107 - no Gateway.__init__: the state is shared's
+        self.__dict__["_shared"] = shared
+        self.__dict__["_guard"] = guard
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["_shared"], name)
+
+    def __setattr__(self, name, value):
+        setattr(self.__dict__["_shared"], name, value)
+
+    def credentials(self, subject, scopes):
+        self._guard(subject)
+        return self._shared.credentials(subject, scopes)
+
+    def fetch_token(self, subject, scopes, *, fresh=False):
+        self._guard(subject)
+        return self._shared.fetch_token(subject, scopes, fresh=fresh)
+
+
 _gateways = {}
 _gateways_lock = threading.Lock()
 

@@ -3,8 +3,9 @@
 Every transition is a function here and writes a ``PersonHistory`` entry (who, when, why); nothing else assigns
 ``Person.calendar_state``. Rules (seed "Activating users for Calendar access"):
 
-- a person can be activated only if their email's domain is verified by the organization, or they verified
-  their own email by signing in; and the organization's Google connection is ready;
+- a person can be activated only inside the organization's own Google tenant (``tenant_boundary``: a verified
+  domain or a secondary domain of the same tenant; with the org's own key, also a person who verified their
+  email by signing in), and when the organization's Google connection is ready;
 - activation starts a background validation (``person_validate``) that proves we can act as the user: a
   delegated token for the core scopes, the user's calendar settings (locale, time zone) and a read of the
   primary calendar (``events.list maxResults=1``);
@@ -29,7 +30,9 @@ from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
 from controlhub.errors import error_info
 from controlhub.models import BulkJob, Domain, Organization, Person, PersonHistory
+from controlhub.services import tenant_boundary
 from controlhub.services.orgs import audit_record
+from controlhub.services.tenant_boundary import TenantBoundary
 
 logger = logging.getLogger(__name__)
 
@@ -101,21 +104,26 @@ class _OrgFacts:
     """What the preconditions need about an organization, read once per request or bulk job."""
 
     def __init__(self, organization):
+        self.organization = organization
         self.ready = organization.setup_state == Organization.SetupState.READY
-        rows = Domain.objects.filter(organization=organization).values_list("name", "state")
-        self.verified = {name.lower() for name, state in rows if state == Domain.State.VERIFIED}
-        self.known = {name.lower() for name, _state in rows}
+        self.boundary = TenantBoundary(organization)
+        self.known = {name.lower() for name in Domain.objects.filter(organization=organization).values_list(
+            "name", flat=True)}
 
     def blocker(self, email, email_verified_at):
-        """The error code that prevents activation, or ``""``."""
+        """The error code that prevents activation, or ``""`` (the tenant boundary decides who is ours)."""
         if not self.ready:
             return "org_not_connected"
-        if email_verified_at is not None:
+        refusal = self.boundary.refusal(email, email_verified=email_verified_at is not None)
+        if refusal is None:
             return ""
-        domain = email.rsplit("@", 1)[-1].lower()
-        if domain in self.verified:
-            return ""
-        return "domain_not_verified" if domain in self.known else "email_not_verified"
+        if refusal.code == tenant_boundary.OTHER_ORG:
+            return refusal.code
+        if self.boundary.own_key:
+            return "domain_not_verified" if email.rsplit("@", 1)[-1].lower() in self.known else "email_not_verified"
+        if self.organization.directory_import_enabled:
+            return ""  # the validation asks the Directory whether the domain is one of the tenant's
+        return refusal.code
 
 
 def activation_blocker(person):
@@ -206,11 +214,13 @@ def _google_check(person):
         return None, exc
     email = person.email
     scopes = list(CORE_SCOPES)
-    # Always mint a fresh token: a cached one would hide a delegation revoked or a user deleted since.
-    gateway.credentials(email, scopes).token = None
+    if tenant_boundary.subject_refusal(person.organization, email) is not None:
+        tenant_boundary.tenant_domain_learn(organization=person.organization, subject=email, gateway=gateway)
+        gateway = org_gateway(person.organization)  # a fresh boundary sees what was learned
     try:
         try:
-            gateway.fetch_token(email, scopes)
+            # Always mint a fresh token: a cached one would hide a delegation revoked or a user deleted since.
+            gateway.fetch_token(email, scopes, fresh=True)
         except (google_errors.DelegationNotAuthorized, google_errors.ScopeNotAuthorized) as exc:
             missing = _probe_scopes(gateway, email)
             if len(missing) == 1:

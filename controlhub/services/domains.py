@@ -16,7 +16,7 @@ import dns.nameserver
 import dns.resolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 TXT_PREFIX = "calendarhub-verification="
 REVERIFY_AFTER = timedelta(hours=24)
+# A claim never verified within this long is dropped: a pending claim must not hold a name forever.
+PENDING_CLAIM_EXPIRES = timedelta(days=7)
 DNS_TIMEOUT = 3.0
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -78,18 +80,22 @@ def domain_normalize(name):
     return ascii_name
 
 
+def _taken_error():
+    return ValidationError(
+        _("This domain is verified by another organization. If it is yours, contact support."), code="taken",
+    )
+
+
 @transaction.atomic
 def domain_add(*, organization, name, actor=None):
-    """Add a pending domain. A domain belongs to one org only; the message never names the other org."""
+    """Add a pending claim. Several organizations may claim a name; the one that proves the TXT record owns it
+    (``domain_verify``), so a claim nobody proves blocks nobody. A name another org has *verified* is refused;
+    the message never names that org."""
     ascii_name = domain_normalize(name)
-    existing = Domain.objects.filter(name=ascii_name).first()
-    if existing is not None:
-        if existing.organization_id == organization.pk:
-            raise ValidationError(_("This domain is already on your list."), code="duplicate")
-        raise ValidationError(
-            _("This domain is already claimed by another organization. If it is yours, contact support."),
-            code="taken",
-        )
+    if Domain.objects.filter(organization=organization, name=ascii_name).exists():
+        raise ValidationError(_("This domain is already on your list."), code="duplicate")
+    if Domain.objects.filter(name=ascii_name, state=Domain.State.VERIFIED).exists():
+        raise _taken_error()
     domain = Domain.objects.create(organization=organization, name=ascii_name)
     audit_record(organization=organization, actor=actor, action="domain.added", target=domain,
                  detail={"name": ascii_name})
@@ -155,7 +161,14 @@ def domain_verify(*, domain, actor=None, periodic=False):
         domain = Domain.objects.select_for_update().get(pk=domain.pk)
         before = domain.state
         now = timezone.now()
-        if lookup.found:
+        taken = lookup.found and Domain.objects.filter(name=domain.name, state=Domain.State.VERIFIED).exclude(
+            pk=domain.pk).exists()
+        if taken:
+            # Another org proved it first (both TXT records can exist): ownership does not move silently.
+            domain.state = Domain.State.FAILED
+            domain.failure_code = "domain_taken"
+            domain.failure_reason = "This domain is verified by another organization."
+        elif lookup.found:
             domain.state = Domain.State.VERIFIED
             domain.verified_at = domain.verified_at if before == Domain.State.VERIFIED else now
             domain.failure_code = ""
@@ -170,7 +183,17 @@ def domain_verify(*, domain, actor=None, periodic=False):
             domain.failure_code = lookup.code
             domain.failure_reason = lookup.reason
         domain.last_checked_at = now
-        domain.save()
+        try:
+            with transaction.atomic():
+                domain.save()
+        except IntegrityError:  # another org's verification of the same name committed in between
+            domain.state = Domain.State.FAILED
+            domain.verified_at = None
+            domain.failure_code = "domain_taken"
+            domain.failure_reason = "This domain is verified by another organization."
+            domain.save()
+        if domain.state == Domain.State.VERIFIED and before != Domain.State.VERIFIED:
+            _release_other_claims(domain)
         if domain.state != before or not periodic:
             audit_record(
                 organization=domain.organization, actor=actor,
@@ -181,9 +204,34 @@ def domain_verify(*, domain, actor=None, periodic=False):
     return domain
 
 
-def domains_reverify_due(*, now=None):
-    """Hourly: re-check verified domains not checked for 24 h, and every pending or failed one."""
+def _release_other_claims(domain):
+    """The name is now one org's: the other orgs' claims of it end, each with an audit entry of its own."""
+    for claim in Domain.objects.filter(name=domain.name).exclude(pk=domain.pk).select_related("organization"):
+        audit_record(organization=claim.organization, action="domain.claim_released", target=claim,
+                     detail={"name": claim.name, "reason": "verified_by_another_organization"})
+        claim.delete()
+
+
+def domain_claims_expire(*, now=None):
+    """Drop claims never verified within ``PENDING_CLAIM_EXPIRES``. Returns how many."""
     now = now or timezone.now()
+    expired = Domain.objects.filter(verified_at__isnull=True, created_at__lt=now - PENDING_CLAIM_EXPIRES).exclude(
+        state=Domain.State.VERIFIED).select_related("organization")
+    n = 0
+    for claim in expired:
+        with transaction.atomic():
+            audit_record(organization=claim.organization, action="domain.claim_expired", target=claim,
+                         detail={"name": claim.name, "created_at": claim.created_at.isoformat()})
+            claim.delete()
+        n += 1
+    return n
+
+
+def domains_reverify_due(*, now=None):
+    """Hourly: expire stale claims, re-check verified domains not checked for 24 h, and every pending or failed
+    one."""
+    now = now or timezone.now()
+    domain_claims_expire(now=now)
     due = Domain.objects.filter(
         Q(state=Domain.State.VERIFIED, last_checked_at__lt=now - REVERIFY_AFTER)
         | Q(state=Domain.State.VERIFIED, last_checked_at__isnull=True)

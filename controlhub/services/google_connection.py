@@ -10,9 +10,10 @@ import threading
 
 from django.conf import settings
 
-from calendar_sync.google.gateway import RetryPolicy, gateway_for_key
+from calendar_sync.google.gateway import GuardedGateway, RetryPolicy, gateway_for_key
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
 from controlhub.services.keys import org_cipher_for
+from controlhub.services.tenant_boundary import TenantBoundary
 
 _own_keys = {}
 _own_keys_lock = threading.Lock()
@@ -50,11 +51,14 @@ def _gateway(key):
 
 
 def org_gateway(org):
-    return _gateway(org_service_account_key(org))
+    """The gateway an organization talks to Google through: its key's shared gateway behind the org's tenant
+    boundary (``tenant_boundary``), so no subject outside the org's own tenant can be impersonated."""
+    return GuardedGateway(_gateway(org_service_account_key(org)), TenantBoundary(org).require)
 
 
 def deployment_gateway():
-    """The gateway of the deployment's own key (``GOOGLE_SERVICE_ACCOUNT_FILE``), or None if none is set."""
+    """The unguarded gateway of the deployment's own key (``GOOGLE_SERVICE_ACCOUNT_FILE``), or None if none is
+    set. Only for warming caches: it must never be used to act as a subject (use ``org_gateway``)."""
     if not settings.GOOGLE_SERVICE_ACCOUNT_FILE:
         return None
     return _gateway(load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE))

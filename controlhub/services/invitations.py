@@ -19,7 +19,8 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from controlhub.models import Membership, Person, PersonHistory
+from controlhub.models import Domain, Membership, Person, PersonHistory
+from controlhub.services.activation import person_reactivate
 from controlhub.services.orgs import audit_record
 from controlhub.services.people import email_normalize
 
@@ -105,12 +106,30 @@ def signin_link_request(*, email, base_url=""):
     from django.utils.translation import gettext_lazy as _
 
     email = email_normalize(email)
-    sent = 0
-    for person in Person.objects.select_related("organization", "user").filter(email=email):
-        _send(person, template="signin_link", subject=_("Your Calendar Hub sign-in link"), kind="s",
-              base_url=base_url)
-        sent += 1
-    return sent
+    person = signin_home_person(email)
+    if person is None:
+        return 0
+    _send(person, template="signin_link", subject=_("Your Calendar Hub sign-in link"), kind="s",
+          base_url=base_url)
+    return 1
+
+
+def signin_home_person(email):
+    """The one person an address signs in as, when several organizations have added it: the one its account
+    already belongs to, else the one whose organization verified the address's domain, else the first added.
+    A link for one address never goes out for two organizations."""
+    people = list(Person.objects.select_related("organization", "user").filter(email=email).order_by("pk"))
+    if len(people) <= 1:
+        return people[0] if people else None
+    membership = Membership.objects.filter(user__email__iexact=email).values_list("organization_id", flat=True)
+    member_orgs = set(membership)
+    for person in people:
+        if person.user_id or person.organization_id in member_orgs:
+            return person
+    domain = email.rsplit("@", 1)[-1]
+    owner = Domain.objects.filter(name=domain, state=Domain.State.VERIFIED).values_list(
+        "organization_id", flat=True).first()
+    return next((p for p in people if p.organization_id == owner), people[0])
 
 
 def signin_link_person(kind, uidb64, token):
@@ -168,6 +187,10 @@ def signin_link_consume(*, person):
         PersonHistory.objects.create(person=person, message="Email verified by sign-in", actor=user)
     if fields:
         person.save(update_fields=fields)
+    if "email_verified_at" in fields and person.calendar_state == Person.CalendarState.ERROR and \
+            person.error_code == "email_not_verified":
+        # The sign-in was what the activation waited for: try again at once, not when an admin notices.
+        transaction.on_commit(lambda: person_reactivate(person=person))
     # A new last_login changes the token's hash: the link cannot be used twice.
     user.last_login = now
     user.save(update_fields=["last_login"])

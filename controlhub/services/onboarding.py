@@ -26,7 +26,9 @@ from calendar_sync.google.gateway import (
     forget_gateways,
 )
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
+from controlhub.errors import error_info
 from controlhub.models import ConnectionTest, Organization
+from controlhub.services import tenant_boundary
 from controlhub.services.google_connection import _own_key_aad, org_gateway
 from controlhub.services.keys import org_cipher
 from controlhub.services.orgs import audit_record
@@ -76,6 +78,7 @@ SCOPE_USES = {
 
 CHECK_LABELS = {
     "key": _("Service-account key"),
+    "subject": _("Test account is in your organization's Google Workspace"),
     "token:" + SCOPE_CALENDAR: _("Delegated token for the Calendar scope"),
     "token:" + SCOPE_GMAIL_SETTINGS: _("Delegated token for the Gmail settings scope"),
     "token:" + SCOPE_DIRECTORY_READONLY: _("Delegated token for the Directory scope"),
@@ -232,7 +235,7 @@ def connection_test_start(*, organization, test_email, actor=None):
 
 
 def _planned_checks(organization):
-    checks = ["key"] + ["token:" + scope for scope in org_scopes(organization)]
+    checks = ["key", "subject"] + ["token:" + scope for scope in org_scopes(organization)]
     checks += ["calendar_settings", "events_list", "gmail_vacation"]
     if organization.directory_import_enabled:
         checks.append("directory_user")
@@ -322,6 +325,18 @@ def _run_checks(run, org, email):
     key = gateway.key
     run.set("key", "pass", detail=f"{key.client_email} · key {key.private_key_id[:12]}")
 
+    # The tenant boundary: the test account must be inside the org's own tenant before we act as it.
+    if "subject" in run.results:
+        if tenant_boundary.subject_refusal(org, email) is not None:
+            tenant_boundary.tenant_domain_learn(organization=org, subject=email, gateway=gateway)
+        refusal = tenant_boundary.subject_refusal(org, email)
+        if refusal is not None:
+            run.set("subject", "fail", code=refusal.code, detail=str(error_info(refusal.code).explanation))
+            run.skip_pending(not_tried)
+            return
+        run.set("subject", "pass", detail=email)
+        gateway = org_gateway(org)  # a fresh boundary: what was just learned counts
+
     scopes = org_scopes(org)
     granted, refused = [], {}
     for scope in scopes:
@@ -358,7 +373,7 @@ def _run_checks(run, org, email):
         "calendar_settings": lambda: _calendar_settings(gateway, email),
         "events_list": lambda: _events_list(gateway, email),
         "gmail_vacation": lambda: _vacation(gateway, email),
-        "directory_user": lambda: _directory_user(gateway, email),
+        "directory_user": lambda: _directory_user(gateway, email, org),
     }
     for check, call in calls.items():
         if check not in run.results:
@@ -393,6 +408,10 @@ def _vacation(gateway, email):
     return "vacation responder on" if vacation.get("enableAutoReply") else "vacation responder off"
 
 
-def _directory_user(gateway, email):
+def _directory_user(gateway, email, org=None):
     user = gateway.directory_user(email, email)
+    domain = email.rsplit("@", 1)[-1].lower()
+    if org is not None and user.get("customerId") and domain in tenant_boundary.TenantBoundary(org).verified_domains:
+        # A test account of a DNS-verified domain: its customerId is the tenant's.
+        tenant_boundary.tenant_customer_record(organization=org, customer_id=user["customerId"])
     return f"{user.get('primaryEmail', email)} found"

@@ -8,7 +8,7 @@ from django.utils import timezone
 from calendar_sync.meeting_crypto import decrypt_fields
 from calendar_sync.models import Meeting
 from calendar_sync.services.sync import sync_window
-from controlhub.models import Person
+from controlhub.models import Domain, Person
 
 
 @pytest.fixture
@@ -18,6 +18,9 @@ def activated(org, google_tenant):
     def _make(email="ana@acme.test", **fields):
         if email not in ("ana@acme.test", "bo@acme.test", "admin@acme.test"):
             google_tenant.user(email, **fields)
+        # Only the org's own tenant is ever impersonated: the person's domain is one the org verified.
+        Domain.objects.get_or_create(organization=org, name=email.rsplit("@", 1)[1],
+                                     defaults={"state": Domain.State.VERIFIED})
         return Person.objects.create(organization=org, email=email, calendar_state=Person.CalendarState.ACTIVATED)
 
     return _make

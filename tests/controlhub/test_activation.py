@@ -148,23 +148,54 @@ def test_retry_delay_backs_off():
     assert [activation.retry_delay(n) for n in (1, 2, 3, 10)] == [60, 120, 240, 3600]
 
 
+@pytest.mark.unverified_domain
 def test_preconditions_without_google_calls(google_tenant, org, commit):
+    """The deployment's shared key: only the org's own tenant, and a sign-in is not a tenant admin's consent."""
     # Org not ready.
     person = _activate("ana@acme.test", org, commit)
     assert person.error_code == "org_not_connected"
     org.setup_state = "ready"
     org.save()
-    # Domain known but not verified.
+    # Domain known but not verified: outside the tenant boundary.
     Domain.objects.create(organization=org, name="acme.test", state=Domain.State.PENDING)
     with commit():
         activation.person_reactivate(person=person)
     person.refresh_from_db()
-    assert person.error_code == "domain_not_verified"
+    assert person.error_code == "subject_outside_tenant"
     # Domain unknown to the org.
+    other = _activate("someone@elsewhere.test", org, commit)
+    assert other.error_code == "subject_outside_tenant"
+    # Email verified by sign-in does NOT satisfy the boundary with the shared key.
+    person.email_verified_at = timezone.now()
+    person.save()
+    with commit():
+        activation.person_reactivate(person=person)
+    person.refresh_from_db()
+    assert person.calendar_state == "error" and person.error_code == "subject_outside_tenant"
+    assert not any(s in ("ana@acme.test", "someone@elsewhere.test") for s in _subjects(google_tenant))
+    # Verifying the domain lets the same person in.
+    Domain.objects.filter(organization=org, name="acme.test").update(state=Domain.State.VERIFIED)
+    with commit():
+        activation.person_reactivate(person=person)
+    person.refresh_from_db()
+    assert person.calendar_state == "activated"
+
+
+@pytest.mark.unverified_domain
+def test_own_key_preconditions_accept_a_verified_email(google_tenant, org, commit):
+    """The org's own key: its tenant admin delegated to its own client ID, so a verified email is enough."""
+    from controlhub.services.onboarding import own_key_upload
+
+    own_key_upload(organization=org, data=google_tenant.key_file.read_bytes())
+    org.refresh_from_db()
+    org.setup_state = "ready"
+    org.save()
+    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.PENDING)
+    person = _activate("ana@acme.test", org, commit)
+    assert person.error_code == "domain_not_verified"
     other = _activate("someone@elsewhere.test", org, commit)
     assert other.error_code == "email_not_verified"
     assert not any(s in ("ana@acme.test", "someone@elsewhere.test") for s in _subjects(google_tenant))
-    # Email verified by sign-in satisfies the precondition without a verified domain.
     person.email_verified_at = timezone.now()
     person.save()
     with commit():

@@ -1,6 +1,7 @@
 """Domains: validation, TXT verification against the emulator's DNS server on loopback, periodic re-checks,
 removal with the people it affects, tenancy."""
 
+import datetime as dt
 import socket
 from datetime import timedelta
 
@@ -10,7 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controlhub.models import AuditEvent, Domain, Person
-from controlhub.services.domains import domain_normalize, domains_reverify_due
+from controlhub.services.domains import (
+    domain_add,
+    domain_claims_expire,
+    domain_normalize,
+    domain_verify,
+    domains_reverify_due,
+)
 from controlhub.tasks.domains import domains_reverify_all
 
 pytestmark = pytest.mark.django_db
@@ -79,15 +86,57 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(admin_client, org, r
     assert not Domain.objects.exists()
 
 
-def test_someone_elses_domain_is_refused_without_naming_them(admin_client, org, make_org):
+def test_someone_elses_verified_domain_is_refused_without_naming_them(admin_client, org, make_org):
     globex, _ = make_org("Globex Secret Corp")
-    Domain.objects.create(organization=globex, name="globex.test")
+    Domain.objects.create(organization=globex, name="globex.test", state=Domain.State.VERIFIED)
     response = add(admin_client, "GLOBEX.test")
     html = response.content.decode()
     assert response.status_code == 400
-    assert "already claimed by another organization" in html
+    assert "verified by another organization" in html
     assert "Globex Secret Corp" not in html
     assert Domain.objects.count() == 1 and Domain.objects.get().organization == globex
+
+
+def test_a_pending_claim_blocks_nobody_and_the_prover_owns_the_domain(admin_client, org, make_org, google):
+    """Squatting: an org that adds a domain without verifying it must not lock out the real owner."""
+    squatter, _ = make_org("Squatter")
+    squat = domain_add(organization=squatter, name="acme.test")
+    response = add(admin_client, "acme.test")
+    assert response.status_code == 302
+    ours = Domain.objects.get(organization=org, name="acme.test")
+    assert ours.token != squat.token
+    google.dns_txt("acme.test", [ours.txt_value])
+    ours = domain_verify(domain=ours)
+    assert ours.state == Domain.State.VERIFIED
+    # The squatter's claim is released, with an audit entry in the squatter's org only.
+    assert not Domain.objects.filter(pk=squat.pk).exists()
+    assert AuditEvent.objects.filter(organization=squatter, action="domain.claim_released").exists()
+    # And the name cannot be claimed again by anyone else.
+    with pytest.raises(ValidationError):
+        domain_add(organization=squatter, name="acme.test")
+
+
+def test_a_second_prover_does_not_take_a_verified_domain(org, make_org, google):
+    other, _ = make_org("Other")
+    ours = domain_add(organization=org, name="acme.test")
+    google.dns_txt("acme.test", [ours.txt_value])
+    assert domain_verify(domain=ours).state == Domain.State.VERIFIED
+    # A claim that raced in before ours committed (both TXT records published): ownership does not move.
+    theirs = Domain.objects.create(organization=other, name="acme.test")
+    google.dns_txt("acme.test", [ours.txt_value, theirs.txt_value])
+    theirs = domain_verify(domain=theirs)
+    assert theirs.state == Domain.State.FAILED and theirs.failure_code == "domain_taken"
+    assert Domain.objects.get(organization=org, name="acme.test").state == Domain.State.VERIFIED
+
+
+def test_pending_claims_expire(org, make_org):
+    squatter, _ = make_org("Squatter")
+    old = domain_add(organization=squatter, name="acme.test")
+    fresh = domain_add(organization=org, name="beta.test")
+    Domain.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
+    assert domain_claims_expire() == 1
+    assert not Domain.objects.filter(pk=old.pk).exists() and Domain.objects.filter(pk=fresh.pk).exists()
+    assert AuditEvent.objects.filter(organization=squatter, action="domain.claim_expired").exists()
 
 
 def test_own_duplicate_is_refused(admin_client, org):

@@ -28,6 +28,16 @@ def fresh_ciphers():
     forget_ciphers()
 
 
+@pytest.fixture(autouse=True)
+def verified_acme(request):
+    """Test connection acts as a test account only inside the org's own tenant: acme.test is verified."""
+    if "org" in request.fixturenames:
+        from controlhub.models import Domain
+
+        org = request.getfixturevalue("org")
+        Domain.objects.get_or_create(organization=org, name="acme.test", defaults={"state": Domain.State.VERIFIED})
+
+
 def run_test(client, capture, email="ana@acme.test"):
     with capture(execute=True):
         response = client.post(reverse("onboarding_test_start"), {"test_email": email})

@@ -155,7 +155,7 @@ def test_bulk_job_chunks_with_set_based_updates(ready_org, admin_user, django_as
     assert (job.state, job.total, job.done, job.failed) == ("done", 1230, 1230, 30)
     assert job.result["pending"] == 1200 and job.result["error"] == 30
     assert Person.objects.filter(calendar_state="pending").count() == 1200
-    assert Person.objects.filter(calendar_state="error", error_code="email_not_verified").count() == 30
+    assert Person.objects.filter(calendar_state="error", error_code="subject_outside_tenant").count() == 30
     assert PersonHistory.objects.filter(message="Service enabled").count() == 1230
     assert PersonHistory.objects.filter(message="Validation started").count() == 1200
     # Deactivate all.

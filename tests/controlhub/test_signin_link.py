@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
+from django.utils.http import urlsafe_base64_decode
 
-from controlhub.models import Membership, Person
+from controlhub.models import Domain, Membership, Person
 from controlhub.services import activation, invitations
 from controlhub.services.people import person_create
 
@@ -75,14 +76,49 @@ def test_invitation_resend_and_expiry(admin_client, person, settings, monkeypatc
     assert invitations.signin_link_person("i", path.split("/")[4], "abc-def") is None
 
 
-def test_signed_in_user_can_be_activated_without_verified_domain(client, org, person):
+def test_signing_in_is_not_a_tenant_admins_consent_with_the_shared_key(client, org, person):
     org.setup_state = "ready"
     org.save()
-    assert activation.activation_blocker(person) == "email_not_verified"
+    assert activation.activation_blocker(person) == "subject_outside_tenant"
     invitations.signin_link_request(email="ana@acme.test")
     client.post(_path(_link(mail.outbox[0])))
     person.refresh_from_db()
+    assert person.email_verified_at is not None
+    assert activation.activation_blocker(person) == "subject_outside_tenant"
+
+
+def test_signed_in_user_can_be_activated_with_the_orgs_own_key(client, org, person, google,
+                                                                django_capture_on_commit_callbacks):
+    from controlhub.services.onboarding import own_key_upload
+
+    own_key_upload(organization=org, data=google.key_file.read_bytes())
+    org.refresh_from_db()
+    org.setup_state = "ready"
+    org.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        activation.person_activate(person=person)
+    person.refresh_from_db()
+    assert (person.calendar_state, person.error_code) == ("error", "email_not_verified")
+    invitations.signin_link_request(email="ana@acme.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(_path(_link(mail.outbox[0])))
+    person.refresh_from_db()
     assert activation.activation_blocker(person) == ""
+    # The sign-in re-validates at once: the page no longer says "has not signed in yet".
+    assert person.calendar_state in ("pending", "activated", "error")
+    assert person.error_code != "email_not_verified"
+
+
+def test_one_address_in_two_orgs_gets_one_link(org, person, make_org):
+    other, _ = make_org("Other")
+    person_create(organization=other, email="ana@acme.test")
+    mine = person
+    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED)
+    assert invitations.signin_link_request(email="ana@acme.test") == 1
+    assert len(mail.outbox) == 1
+    uid = _path(_link(mail.outbox[0])).split("/")[4]
+    assert invitations.signin_home_person("ana@acme.test") == mine
+    assert str(mine.pk) in urlsafe_base64_decode(uid).decode()
 
 
 def test_existing_admin_signing_in_keeps_role(client, org, admin_user):

@@ -1,0 +1,214 @@
+"""The tenant trust boundary: which Google subjects the service may impersonate for an organization.
+
+THE RULE (the README's security section says the same):
+
+- With the **deployment's** service-account key (shared by every organization on this deployment), the service
+  acts as a Google subject for an organization only when the subject is inside that organization's own Google
+  Workspace: its email domain is a domain the organization has verified by DNS, **or** a secondary domain or
+  alias domain of the same Google tenant (same Directory ``customerId`` as the organization's verified domains,
+  learned through the Directory API when the organization granted that scope: ``tenant_domain_learn``).
+  A person who proved their mailbox by signing in is not enough: the sign-in proves the mailbox, not that the
+  tenant's admin consented to this organization reading it. Another tenant that delegated to the same client
+  ID did so for *its own* organization on this deployment.
+- With an organization's **own uploaded key**, that tenant's admin delegated to that organization's own client
+  ID, so the rule is the one of a hybrid calendar connector: a verified domain **or** a person of the
+  organization who verified their email by signing in.
+- In both cases a subject whose domain another organization has verified is never impersonated for anyone
+  else.
+
+``subject_refusal`` is the one function that decides. It is enforced where impersonation happens: every
+gateway an organization gets (``google_connection.org_gateway``) is a ``GuardedGateway`` whose guard runs
+``TenantBoundary.require`` before any credentials for a subject are built, so Test connection, activation, the
+background validation, directory import, sync, channels, keyword PATCHes and presence reads all pass through
+it, and nothing can reach Google without it. Activation also asks it up front (``activation_blocker``) to
+explain the refusal on the person's page.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from calendar_sync.google import errors as google_errors
+from controlhub.models import Domain, Organization, Person
+
+logger = logging.getLogger(__name__)
+
+OUTSIDE = "subject_outside_tenant"
+OTHER_ORG = "subject_other_org"
+
+
+def _domain_of(email):
+    return (email or "").rsplit("@", 1)[-1].strip().lower()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    reason: str
+
+
+class TenantBoundary:
+    """The facts the rule needs about one organization, read from the database at most once per instance,
+    and a per-subject memo: a sync makes several Google calls as one subject and pays for the rule once.
+
+    Build one per unit of work (``org_gateway`` does, once per call): it must not outlive a domain change by
+    more than that unit of work.
+    """
+
+    def __init__(self, organization):
+        self.organization = organization
+        self.own_key = bool(organization.own_key_ciphertext)
+        self._verified = None
+        self._decided = {}
+        self._other_org = {}
+
+    @property
+    def verified_domains(self):
+        if self._verified is None:
+            self._verified = frozenset(
+                name.lower() for name in Domain.objects.filter(
+                    organization_id=self.organization.pk, state=Domain.State.VERIFIED
+                ).values_list("name", flat=True)
+            )
+        return self._verified
+
+    @property
+    def tenant_domains(self):
+        """Secondary and alias domains of the org's Google tenant, learned through the Directory API."""
+        if not self.organization.google_customer_id:
+            return frozenset()
+        return frozenset(d.lower() for d in (self.organization.google_tenant_domains or []))
+
+    def refusal(self, subject, *, email_verified=None):
+        """``None`` when the org may act as ``subject``, else a ``Refusal`` (code + plain reason).
+
+        ``email_verified`` (whether the org's person with this address verified it by signing in) may be given
+        by a caller that already read it, to spare a query; it matters only with the org's own key.
+        """
+        key = (subject or "").strip().lower()
+        if email_verified is None and key in self._decided:
+            return self._decided[key]
+        decision = self._decide(key, email_verified)
+        if email_verified is None:
+            self._decided[key] = decision
+        return decision
+
+    def domain_taken_elsewhere(self, domain):
+        if domain not in self._other_org:
+            self._other_org[domain] = Domain.objects.filter(name=domain, state=Domain.State.VERIFIED).exclude(
+                organization_id=self.organization.pk
+            ).exists()
+        return self._other_org[domain]
+
+    def _decide(self, subject, email_verified):
+        domain = _domain_of(subject)
+        if not domain or "@" not in subject:
+            return Refusal(OUTSIDE, "not an email address")
+        if domain in self.verified_domains:
+            return None
+        if self.domain_taken_elsewhere(domain):
+            return Refusal(OTHER_ORG, f"{domain} is verified by another organization")
+        if domain in self.tenant_domains:
+            return None
+        if self.own_key and email_verified is None:
+            email_verified = Person.objects.filter(
+                organization_id=self.organization.pk, email=subject, email_verified_at__isnull=False
+            ).exists()
+        if self.own_key and email_verified:
+            return None
+        if self.own_key:
+            return Refusal(OUTSIDE, f"{domain} is not verified and {subject} has not verified their email")
+        return Refusal(OUTSIDE, f"{domain} is not a verified domain of this organization's Google Workspace")
+
+    def require(self, subject):
+        """The gateway's guard: raise our typed error unless the org may act as ``subject``."""
+        refusal = self.refusal(subject)
+        if refusal is None:
+            return
+        logger.warning("refused Google subject for org %s: %s", self.organization.pk, refusal.code)
+        cls = google_errors.SubjectInOtherOrganization if refusal.code == OTHER_ORG else \
+            google_errors.SubjectOutsideTenant
+        raise cls(f"Refused before calling Google: {refusal.reason}.")
+
+
+def subject_refusal(organization, subject):
+    """The one decision: ``None`` if ``organization`` may impersonate ``subject``, else a ``Refusal``."""
+    return TenantBoundary(organization).refusal(subject)
+
+
+# --- learning the tenant ---------------------------------------------------------------------------------
+def tenant_admin_subject(organization):
+    """A Workspace admin of the org's tenant to ask the Directory as: the test account of the last successful
+    Test connection, if it is (still) in a verified domain."""
+    from controlhub.models import ConnectionTest
+
+    boundary = TenantBoundary(organization)
+    for email in ConnectionTest.objects.filter(organization=organization, ok=True).order_by(
+        "-created_at"
+    ).values_list("test_email", flat=True)[:5]:
+        if _domain_of(email) in boundary.verified_domains:
+            return email
+    return ""
+
+
+@transaction.atomic
+def tenant_customer_record(*, organization, customer_id):
+    """Remember the Directory ``customerId`` of the org's tenant (read as a subject of a verified domain)."""
+    if not customer_id:
+        return
+    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    if org.google_customer_id != customer_id:
+        # Another tenant behind the same verified domain is impossible in Google; a change means the admin
+        # moved the domain: what we learned about the old tenant no longer holds.
+        org.google_customer_id = customer_id
+        org.google_tenant_domains = []
+        org.save(update_fields=["google_customer_id", "google_tenant_domains"])
+        organization.google_customer_id = customer_id
+        organization.google_tenant_domains = []
+
+
+def tenant_domain_learn(*, organization, subject, gateway):
+    """Find out whether ``subject``'s domain is a secondary/alias domain of the org's own tenant.
+
+    Asks the Directory (``users.get``, scope admin.directory.user.readonly) as a Workspace admin of a verified
+    domain; Google answers only for users of the admin's own tenant, and we compare ``customerId`` too. Records
+    the domain on success. Returns True when the domain is (now) known to be in the tenant. Never raises for
+    Google errors: an unknown answer is a refusal.
+    """
+    domain = _domain_of(subject)
+    boundary = TenantBoundary(organization)
+    if domain in boundary.verified_domains or domain in boundary.tenant_domains:
+        return True
+    if not organization.directory_import_enabled:
+        return False
+    if Domain.objects.filter(name=domain, state=Domain.State.VERIFIED).exists():
+        return False  # verified by another organization: never ours
+    admin = tenant_admin_subject(organization)
+    if not admin:
+        return False
+    try:
+        if not organization.google_customer_id:
+            tenant_customer_record(organization=organization,
+                                   customer_id=gateway.directory_user(admin, admin).get("customerId", ""))
+        user = gateway.directory_user(admin, subject)
+    except google_errors.GoogleError as exc:
+        logger.info("tenant check of a %s subject failed: %s", domain, exc.error_code)
+        return False
+    customer = user.get("customerId", "")
+    primary_domain = _domain_of(user.get("primaryEmail", ""))
+    if not customer or customer != organization.google_customer_id:
+        return False
+    learned = {domain, primary_domain} - boundary.verified_domains
+    with transaction.atomic():
+        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        if org.google_customer_id != customer:
+            return False
+        domains = sorted(set(org.google_tenant_domains or []) | learned)
+        org.google_tenant_domains = domains
+        org.save(update_fields=["google_tenant_domains"])
+        organization.google_tenant_domains = domains
+    logger.info("org %s: %s learned as a domain of its Google tenant at %s", organization.pk, domain,
+                timezone.now().isoformat())
+    return True
