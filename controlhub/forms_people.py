@@ -8,12 +8,18 @@ from django.utils.translation import gettext_lazy as _
 
 from controlhub.models import BulkJob, Person
 from controlhub.services.csv_import import MAX_BYTES
-from controlhub.services.people import email_is_valid, email_normalize
+from controlhub.services.people import (
+    NAME_MAX_LENGTH,
+    email_is_valid,
+    email_normalize,
+    name_problem_message,
+    name_problems,
+)
 
 
 class PersonAddForm(forms.Form):
     email = forms.CharField(label=_("Email"), max_length=320)
-    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    name = forms.CharField(label=_("Name"), max_length=NAME_MAX_LENGTH, required=False)
     language = forms.ChoiceField(
         label=_("Language"), required=False, choices=[("", _("From Google Calendar"))] + list(settings.LANGUAGES)
     )
@@ -34,8 +40,9 @@ class PersonAddForm(forms.Form):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        if name.startswith(("=", "+", "-", "@")):
-            raise forms.ValidationError(_("A name cannot start with = + - or @ (spreadsheets run it as a formula)."))
+        problems = name_problems(name)  # the same checks as the CSV and directory imports
+        if problems:
+            raise forms.ValidationError([name_problem_message(p) for p in problems])
         return name
 
     def clean_time_zone(self):

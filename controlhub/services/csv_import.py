@@ -17,12 +17,18 @@ from django.utils.translation import gettext_lazy as _
 
 from controlhub.models import BulkJob, Person
 from controlhub.services.orgs import audit_record
-from controlhub.services.people import email_is_valid, email_normalize, verified_domains
+from controlhub.services.people import (
+    FORMULA_PREFIXES,
+    NAME_PROBLEMS,
+    email_is_valid,
+    email_normalize,
+    name_problems,
+    verified_domains,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
 IMPORT_CHUNK = 1000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMN_ALIASES = {
     "email": "email", "e-mail": "email", "email address": "email", "primary email": "email",
@@ -36,10 +42,10 @@ REQUIRED = ("email", "name")
 ISSUES = {
     "malformed_email": ("error", _("Not a valid email address.")),
     "duplicate": ("error", _("Duplicate of line %(line)s in this file.")),
-    "formula": ("error", _("Starts with %(char)s, which spreadsheets run as a formula. Remove it.")),
+    # formula, control_character, name_too_long: the name checks shared with the add form and directory import
+    **{code: ("error", message) for code, message in NAME_PROBLEMS.items()},
     "bad_language": ("error", _("Unknown language %(value)s (use en, fr or ko, or leave empty).")),
     "bad_time_zone": ("error", _("Unknown time zone %(value)s (use an IANA name like Europe/Paris).")),
-    "name_too_long": ("error", _("Name longer than 200 characters.")),
     "already_present": ("info", _("Already in your organization; left unchanged.")),
     "domain_not_verified": (
         "warning",
@@ -148,12 +154,11 @@ def csv_dry_run(*, organization, raw):
                 row_issues.append({"code": "malformed_email"})
             elif email in seen:
                 row_issues.append({"code": "duplicate", "args": {"line": seen[email]}})
-            for value in (raw_email, name):
-                if value.startswith(FORMULA_PREFIXES):
-                    row_issues.append({"code": "formula", "args": {"char": repr(value[0])}})
-                    break
-            if len(name) > 200:
-                row_issues.append({"code": "name_too_long"})
+            name_issues = name_problems(name)
+            if raw_email.startswith(FORMULA_PREFIXES):  # one formula issue per row, the email's first
+                row_issues.append({"code": "formula", "args": {"char": repr(raw_email[0])}})
+                name_issues = [i for i in name_issues if i["code"] != "formula"]
+            row_issues.extend(name_issues)
             if language and language.replace("_", "-").split("-")[0] not in languages:
                 row_issues.append({"code": "bad_language", "args": {"value": repr(language[:20])}})
             if tz and tz not in zones:

@@ -3,6 +3,11 @@
 Needs the Directory scope in domain-wide delegation and an admin of the Workspace as subject: the admin email
 given on the form, else the test account of the organization's last successful Test connection.
 https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/list
+
+A directory name is whatever a Google admin (or a user editing their profile) typed, so it gets the checks of
+the add form and the CSV (``people.name_problems``): a user whose name they would refuse (a formula, a control
+character, over 200 characters) is skipped like a refused CSV row, and the job's result says who and why
+(``issues``, codes of ``csv_import.ISSUES``). The admin can add them with a clean name by hand.
 """
 
 from django.db import transaction
@@ -13,7 +18,9 @@ from calendar_sync.google import errors as google_errors
 from controlhub.errors import error_info
 from controlhub.models import BulkJob, ConnectionTest, Person
 from controlhub.services.orgs import audit_record
-from controlhub.services.people import email_is_valid, email_normalize, verified_domains
+from controlhub.services.people import email_is_valid, email_normalize, name_problems, verified_domains
+
+MAX_ISSUES = 1000  # kept in the job's result (the job page shows at most as many); "refused" counts them all
 
 
 def directory_admin_subject(organization):
@@ -50,7 +57,8 @@ def directory_import_run(*, job_id):
         return
     BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING)
     admin = job.payload["admin_email"]
-    created = skipped = 0
+    created = skipped = refused = 0
+    issues = []
     try:
         gateway = org_gateway(job.organization)
         for domain in job.payload.get("domains", []):
@@ -62,21 +70,31 @@ def directory_import_run(*, job_id):
                 for user in users:
                     email = email_normalize(user.get("primaryEmail", ""))
                     if email_is_valid(email):
-                        candidates[email] = ((user.get("name") or {}).get("fullName") or "")[:200]
+                        candidates[email] = str((user.get("name") or {}).get("fullName") or "").strip()
                 with transaction.atomic():
                     existing = set(
                         Person.objects.filter(organization=job.organization, email__in=list(candidates))
                         .values_list("email", flat=True)
                     )
                     now = timezone.now()
-                    new = [Person(organization=job.organization, email=e, name=n, created_at=now,
-                                  state_changed_at=now) for e, n in candidates.items() if e not in existing]
+                    new = []
+                    for email, name in candidates.items():
+                        if email in existing:
+                            continue
+                        problems = name_problems(name)
+                        if problems:
+                            refused += 1
+                            issues.extend({"email": email, **p} for p in problems)
+                            del issues[MAX_ISSUES:]
+                            continue
+                        new.append(Person(organization=job.organization, email=email, name=name, created_at=now,
+                                          state_changed_at=now))
                     Person.objects.bulk_create(new, ignore_conflicts=True)
                     BulkJob.objects.filter(pk=job.pk).update(
                         done=F("done") + len(users), total=F("total") + len(users)
                     )
                 created += len(new)
-                skipped += len(candidates) - len(new)
+                skipped += len(existing)
                 token = page.get("nextPageToken")
                 if not token:
                     break
@@ -85,10 +103,11 @@ def directory_import_run(*, job_id):
         BulkJob.objects.filter(pk=job.pk).update(
             state=BulkJob.State.FAILED, finished_at=timezone.now(),
             message=f"{info.title}: {info.fix}", result={"created": created, "already_present": skipped,
+                                                         "refused": refused, "issues": issues,
                                                          "error_code": exc.error_code},
         )
         return
     BulkJob.objects.filter(pk=job.pk).update(
         state=BulkJob.State.DONE, finished_at=timezone.now(),
-        result={"created": created, "already_present": skipped},
+        result={"created": created, "already_present": skipped, "refused": refused, "issues": issues},
     )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from controlhub.models import Domain, Person
 from controlhub.services.orgs import audit_record
@@ -32,6 +33,41 @@ def email_is_valid(email):
     except ValidationError:
         return False
     return True
+
+
+NAME_MAX_LENGTH = 200  # Person.name
+# Spreadsheets run a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Besides the C0/C1 controls (category Cc): the bidi embeddings, overrides and isolates that reorder what a
+# reader sees ("Bob\u202eexe.doc"), and the line/paragraph separators.
+_INVISIBLE_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+NAME_PROBLEMS = {
+    "formula": _("Starts with %(char)s, which spreadsheets run as a formula. Remove it."),
+    "control_character": _("Contains the invisible control character %(char)s. Remove it."),
+    "name_too_long": _("Name longer than 200 characters."),
+}
+
+
+def name_problems(name):
+    """Why ``name`` (already stripped) cannot be a person's name: a list of ``{"code", "args"}`` with codes of
+    ``NAME_PROBLEMS``, empty if it is fine.
+
+    The one rule of the add form, the CSV import and the directory import, so a name refused by one is refused
+    by all. ``person_create`` itself stores what it is given (the export neutralises formulas on the way out).
+    """
+    problems = []
+    if name.startswith(FORMULA_PREFIXES):
+        problems.append({"code": "formula", "args": {"char": repr(name[0])}})
+    control = next((c for c in name if unicodedata.category(c) == "Cc" or c in _INVISIBLE_CONTROLS), None)
+    if control is not None:
+        problems.append({"code": "control_character", "args": {"char": f"U+{ord(control):04X}"}})
+    if len(name) > NAME_MAX_LENGTH:
+        problems.append({"code": "name_too_long", "args": {}})
+    return problems
+
+
+def name_problem_message(problem):
+    return str(NAME_PROBLEMS[problem["code"]]) % problem.get("args", {})
 
 
 def verified_domains(organization):
