@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import bench_environment, free_port
+from controlhub.services.person_calendar import person_calendar_source
 
 TMP = Path(tempfile.mkdtemp(prefix="bench_meetings_"))
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "300"))
@@ -54,7 +55,7 @@ def seed():
     from django.utils import timezone
 
     from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_fields
-    from calendar_sync.models import CalendarSubscription, Meeting
+    from calendar_sync.models import CalendarSource, Meeting
     from calendar_sync.services.device_tokens import device_token_create
     from controlhub.models import Membership, Person
     from controlhub.services.orgs import membership_set, organization_create
@@ -65,8 +66,10 @@ def seed():
     person = Person.objects.create(organization=org, email="uma@bench.test", user=user, name="Uma Bench",
                                    calendar_state=Person.CalendarState.ACTIVATED, google_time_zone="Europe/Paris",
                                    ooo_checked_at=timezone.now() + timedelta(days=1))
-    sub = CalendarSubscription.objects.create(organization=org, person=person, calendar_id=person.email,
-                                              last_synced_at=timezone.now() + timedelta(days=1))
+    sub = person_calendar_source(person=person, active=False)
+    CalendarSource.objects.filter(pk=sub.pk).update(state=CalendarSource.State.ACTIVE,
+                                                    last_synced_at=timezone.now() + timedelta(days=1))
+    sub.refresh_from_db()
     cipher = cipher_for_writes(org)
     now = timezone.now()
     attendees = [{"email": f"p{i}@bench.test", "name": f"Person {i}", "response_status": "accepted",
@@ -79,12 +82,12 @@ def seed():
                   "attendees": attendees, "organizer_email": "p0@bench.test", "organizer_name": "Person 0",
                   "join_url": f"https://bench.webex.com/meet/{i:010d}"}
         rows.append(Meeting(
-            organization=org, subscription=sub, google_event_id=eid, start=start, end=start + timedelta(minutes=45),
+            organization=org, source=sub, google_event_id=eid, start=start, end=start + timedelta(minutes=45),
             attendee_count=len(attendees), join_provider="webex", key_version=cipher.key_version,
-            **encrypt_fields(cipher, subscription_id=sub.pk, google_event_id=eid, values=values),
+            **encrypt_fields(cipher, source_id=sub.pk, google_event_id=eid, values=values),
         ))
     Meeting.objects.bulk_create(rows)
-    _, raw = device_token_create(organization=org, person=person, name="bench")
+    _, raw = device_token_create(organization=org, source=person_calendar_source(person=person, active=False), name="bench")
     return user, raw
 
 
@@ -150,7 +153,7 @@ def in_process(user, raw):
     for name, (median, queries) in results.items():
         print(f"  {name:<26} {median:6.2f} ms   {queries} SQL queries")
     print("  (the page's and partial's counts include 3 for the signed-in user: session, user, and the person with "
-          "organization, subscription and membership)")
+          "organization, source and membership)")
     full, not_modified = results["JSON API (200)"][0], results["JSON API (304)"][0]
     print(f"  API 304 is {full / not_modified:.1f}x cheaper than a full response (target >= 5x)")
 

@@ -137,12 +137,12 @@ def _fetch_all(gateway, persons, n_threads):
 
 
 def _sync_all(gateway, subs, n_threads):
-    from calendar_sync.models import CalendarSubscription
+    from calendar_sync.models import CalendarSource
     from calendar_sync.services.sync import calendar_sync_once
 
     def sync(sub_pk):
-        sub = CalendarSubscription.objects.select_related("person", "organization").get(pk=sub_pk)
-        calendar_sync_once(subscription=sub, gateway=gateway)
+        sub = CalendarSource.objects.select_related("organization").get(pk=sub_pk)
+        calendar_sync_once(source=sub, gateway=gateway)
 
     _in_threads(n_threads, [s.pk for s in subs], sync)
 
@@ -160,8 +160,8 @@ def bench_full_sync(emu, control, org, persons):
     import pstats
 
     from calendar_sync.models import Meeting
-    from calendar_sync.services.subscriptions import subscription_ensure
     from controlhub.services.google_connection import org_gateway
+    from controlhub.services.person_calendar import person_calendar_source
 
     gateway = org_gateway(org)
     for p in persons:  # mint every delegated token first: both runs then pay for the same requests only
@@ -169,7 +169,7 @@ def bench_full_sync(emu, control, org, persons):
     t0 = time.perf_counter()
     n_events = _fetch_all(gateway, persons, 1)
     baseline = time.perf_counter() - t0
-    subs = [subscription_ensure(person=p) for p in persons]
+    subs = [person_calendar_source(person=p) for p in persons]
     prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     t0 = time.perf_counter()
     if prof:
@@ -188,13 +188,13 @@ def bench_full_sync(emu, control, org, persons):
 
 def bench_full_sync_with_latency(control, org, persons):
     """Both runs with ``THREADS`` threads while every events.list answers after ``GOOGLE_DELAY_MS``."""
-    from calendar_sync.models import CalendarSubscription, Meeting
+    from calendar_sync.models import CalendarSource, Meeting
     from controlhub.services.google_connection import org_gateway
 
     sample = persons[:DELAY_USERS]
-    subs = list(CalendarSubscription.objects.filter(person__in=sample))
-    Meeting.objects.filter(subscription__in=subs).delete()  # a full sync again, every row written
-    CalendarSubscription.objects.filter(pk__in=[s.pk for s in subs]).update(
+    subs = list(CalendarSource.objects.filter(person__in=sample))
+    Meeting.objects.filter(source__in=subs).delete()  # a full sync again, every row written
+    CalendarSource.objects.filter(pk__in=[s.pk for s in subs]).update(
         sync_token="", window_start=None, window_end=None)
     gateway = org_gateway(org)
     control.fault(method="GET", path_regex="/calendar/v3/calendars/.*/events", status=0,
@@ -208,7 +208,7 @@ def bench_full_sync_with_latency(control, org, persons):
         elapsed = time.perf_counter() - t0
     finally:
         control.clear_faults()
-    rows = Meeting.objects.filter(subscription__in=subs).count()
+    rows = Meeting.objects.filter(source__in=subs).count()
     print(f"full sync with {GOOGLE_DELAY_MS} ms Google latency per page, {THREADS} threads in both runs: "
           f"{len(sample)} users x {EVENTS} events = {rows} meetings written")
     _report(f" ({GOOGLE_DELAY_MS} ms latency)", len(sample), baseline, n_events, elapsed, rows)
@@ -219,24 +219,24 @@ def bench_calls_per_day(control, persons):
     the safety poll, the daily window slide.
 
     Time is simulated by passing ``now`` to the services; a push is the webhook's service call
-    (``subscription_mark_changed``); the queue is a list drained in-process. Google calls are counted by the
+    (``source_mark_changed``); the queue is a list drained in-process. Google calls are counted by the
     emulator."""
     from django.conf import settings
 
-    from calendar_sync.models import CalendarSubscription
+    from calendar_sync.models import CalendarSource
     from calendar_sync.services import scheduler as sched
-    from calendar_sync.services import subscriptions as subs_service
+    from calendar_sync.services import sources as subs_service
 
     sample = persons[:20]
-    ids = {p.pk: CalendarSubscription.objects.get(person=p).pk for p in sample}
+    ids = {p.pk: CalendarSource.objects.get(person=p).pk for p in sample}
     queue = []
     enqueue = subs_service._enqueue_sync
     subs_service._enqueue_sync = sched._enqueue_sync = queue.append
     start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
     for sid in ids.values():  # channels opened and first sync done before the day starts
-        subs_service.subscription_run(subscription_id=sid)
-    CalendarSubscription.objects.exclude(pk__in=ids.values()).update(next_sync_at=None)
-    CalendarSubscription.objects.filter(pk__in=ids.values()).update(next_sync_at=start, lease_until=None,
+        subs_service.source_run(source_id=sid)
+    CalendarSource.objects.exclude(pk__in=ids.values()).update(next_sync_at=None)
+    CalendarSource.objects.filter(pk__in=ids.values()).update(next_sync_at=start, lease_until=None,
                                                                       queued_at=None, dirty=False)
     bursts = {p.pk: {(i * 72 + p.pk * 7) % 1440 for i in range(20)} for p in sample}
     before = control.stats()["calls_by_method"]
@@ -247,10 +247,10 @@ def bench_calls_per_day(control, persons):
             if minute in bursts[p.pk]:
                 for _ in range(5):
                     notifications += 1
-                    subs_service.subscription_mark_changed(subscription_id=ids[p.pk], now=now)
-        sched.subscriptions_claim_due(now=now)
+                    subs_service.source_mark_changed(source_id=ids[p.pk], now=now)
+        sched.sources_claim_due(now=now)
         while queue:
-            subs_service.subscription_run(subscription_id=queue.pop(), now=now)
+            subs_service.source_run(source_id=queue.pop(), now=now)
     subs_service._enqueue_sync = sched._enqueue_sync = enqueue
     after = control.stats()["calls_by_method"]
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
@@ -399,15 +399,15 @@ def main():
         bench_full_sync_with_latency(control, org, persons)
         bench_calls_per_day(control, persons)
         # Channels for the latency run point at the real web server.
-        from calendar_sync.models import CalendarSubscription, Channel
-        from calendar_sync.services.subscriptions import subscription_run
+        from calendar_sync.models import CalendarSource, Channel
+        from calendar_sync.services.sources import source_run
 
         Channel.objects.all().delete()  # (emulator channels of the simulated day point at the same address)
         for p in persons[:100]:
-            sub = CalendarSubscription.objects.get(person=p)
-            CalendarSubscription.objects.filter(pk=sub.pk).update(lease_until=None, queued_at=None, dirty=False,
+            sub = CalendarSource.objects.get(person=p)
+            CalendarSource.objects.filter(pk=sub.pk).update(lease_until=None, queued_at=None, dirty=False,
                                                                   next_sync_at=dt.datetime.now(dt.UTC))
-            subscription_run(subscription_id=sub.pk)
+            source_run(source_id=sub.pk)
         bench_latency(env, control, persons, web_port)
     finally:
         emu.stop()

@@ -3,8 +3,8 @@ from django.contrib import admin
 from calendar_sync import models
 
 
-@admin.register(models.CalendarSubscription)
-class CalendarSubscriptionAdmin(admin.ModelAdmin):
+@admin.register(models.CalendarSource)
+class CalendarSourceAdmin(admin.ModelAdmin):
     list_display = ("calendar_id", "organization", "state", "last_synced_at", "next_sync_at", "attempts")
     list_filter = ("state",)
     search_fields = ("calendar_id",)
@@ -13,6 +13,6 @@ class CalendarSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(models.Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ("channel_id", "subscription", "state", "expiration", "created_at")
+    list_display = ("channel_id", "source", "state", "expiration", "created_at")
     list_filter = ("state",)
     exclude = ("token",)

@@ -1,4 +1,4 @@
-"""``GET /api/v1/meetings``: one person's meetings as JSON, for room devices, integrations and the meetings page.
+"""``GET /api/v1/meetings``: one calendar source's meetings as JSON (a person's, or a room's), for room devices, integrations and the meetings page.
 
 Auth: ``Authorization: Bearer <device token>`` (see ``services.device_tokens``) or the signed-in session.
 Cheap polling: the ETag comes from what authentication loaded (``meetings_list.meetings_etag``: no query, nothing
@@ -26,7 +26,7 @@ def _person_of(request):
     raw = bearer_token(request)
     if raw:
         token = device_token_authenticate(raw)
-        return (token.person if token else None), bool(token)
+        return (sel.viewer_of_source(token.source) if token else None), bool(token)
     if request.user.is_authenticated:
         person = sel.person_of_user(user=request.user)  # person + membership in one query
         if person is not None:
@@ -48,19 +48,19 @@ def meetings_api(request):
         limit = max(1, min(int(request.GET.get("limit", sel.PAGE_ROWS)), sel.MAX_ROWS))
     except ValueError:
         return _error(400, "bad_limit", "limit must be an integer.")
-    subscription = sel.subscription_of(person)
+    source = sel.source_of(person)
     window = sel.window_for(time_zone=person.effective_time_zone, now=now, show_past=request.GET.get("past") == "1")
     # The same function, the same inputs, computed before the rows are read, for the 304 and for the full response.
-    etag = sel.meetings_etag(person=person, subscription=subscription, window=window, variant=f"api:{limit}",
+    etag = sel.meetings_etag(person=person, source=source, window=window, variant=f"api:{limit}",
                              now=now)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponseNotModified()
     else:
-        read = sel.meetings_read(person=person, subscription=subscription, window=window, limit=limit)
+        read = sel.meetings_read(person=person, source=source, window=window, limit=limit)
         presence = sel.presence_for(person, read, now)
         body = sel.meetings_json(person=person, window=window, read=read, presence=presence, now=now, extra={
             "calendar_state": person.calendar_state,
-            "stale": sel.subscription_is_stale(subscription, now=now) if subscription else None,
+            "stale": sel.source_is_stale(source, now=now) if source else None,
             "truncated": read.truncated,
         })
         response = HttpResponse(body, content_type="application/json")

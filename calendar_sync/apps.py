@@ -9,6 +9,10 @@ class CalendarSyncConfig(AppConfig):
     def ready(self):
         from django_q.signals import post_spawn
 
+        from calendar_sync.services import keywords, presence, sync
         from calendar_sync.warmup import worker_warm_up
+        from controlhub.services.person_calendar import person_calendar_started
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
+        sync.on_page_committed(keywords.process_events)
+        person_calendar_started.connect(presence.presence_on_calendar_started, dispatch_uid="presence.started")

@@ -223,7 +223,7 @@ class MasterKeyring:
 def aad_for(table: str, column: str, row_key: str | int) -> str:
     """Associated data binding a value to its place: ``"<table>/<column>/<row_key>"``.
 
-    ``row_key`` is any stable row identity, e.g. a primary key or ``"<subscription_id>:<google_event_id>"``
+    ``row_key`` is any stable row identity, e.g. a primary key or ``"<source_id>:<google_event_id>"``
     for rows encrypted before they are saved.
     """
     for name, value in (("table", table), ("column", column)):

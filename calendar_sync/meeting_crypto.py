@@ -1,7 +1,7 @@
 """Encryption of meeting content at rest.
 
 Columns ``<name>_enc`` of ``Meeting`` hold AES-256-GCM ciphertext under the org's data key. The associated data
-binds each value to table, column and the row's natural key (``<subscription_id>:<google_event_id>``), so a
+binds each value to table, column and the row's natural key (``<source_id>:<google_event_id>``), so a
 value copied to another row or column fails to decrypt instead of showing the wrong meeting's data. The natural
 key (not the primary key) lets a page of events be encrypted before a bulk upsert assigns ids.
 """
@@ -17,13 +17,13 @@ JSON_FIELDS = ("attendees",)
 ALL_FIELDS = TEXT_FIELDS + JSON_FIELDS
 
 
-def row_key(subscription_id, google_event_id):
-    return f"{subscription_id}:{google_event_id}"
+def row_key(source_id, google_event_id):
+    return f"{source_id}:{google_event_id}"
 
 
-def encrypt_fields(cipher, *, subscription_id, google_event_id, values, table=TABLE):
+def encrypt_fields(cipher, *, source_id, google_event_id, values, table=TABLE):
     """``values``: {field: str | list | None} → {f"{field}_enc": bytes | None}."""
-    key = row_key(subscription_id, google_event_id)
+    key = row_key(source_id, google_event_id)
     out = {}
     for name, value in values.items():
         if name in JSON_FIELDS and value is not None:
@@ -41,7 +41,7 @@ _MEETING_AAD_PREFIX = {name: aad_for(TABLE, name, "x")[:-1] for name in ALL_FIEL
 def encrypt_meeting_values(cipher, key, names, values):
     """Ciphertexts of ``values`` (str or None, JSON already encoded) for the Meeting columns ``names``.
 
-    ``key`` is ``row_key(subscription_id, google_event_id)``; returns a list in the order of ``names``.
+    ``key`` is ``row_key(source_id, google_event_id)``; returns a list in the order of ``names``.
     """
     encrypt = cipher.encrypt
     prefix = _MEETING_AAD_PREFIX
@@ -55,7 +55,7 @@ def decrypt_field(organization, meeting, name, *, table=TABLE, cipher=None):
         return None
     blob = bytes(blob)
     cipher = cipher or org_cipher_for(organization, blob)
-    text = cipher.decrypt(blob, aad=aad_for(table, name, row_key(meeting.subscription_id, meeting.google_event_id)))
+    text = cipher.decrypt(blob, aad=aad_for(table, name, row_key(meeting.source_id, meeting.google_event_id)))
     if name in JSON_FIELDS and text is not None:
         return json.loads(text)
     return text

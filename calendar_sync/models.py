@@ -1,6 +1,6 @@
-"""The mirror of activated users' calendars.
+"""The mirror of the calendars the organization activated: people's primary calendars and room calendars.
 
-The database, not the queue, is the source of truth for pending work: each subscription row carries
+The database, not the queue, is the source of truth for pending work: each source row carries
 ``next_sync_at``, ``lease_until`` and ``attempts``; a scheduler claims due rows. Meeting content is encrypted at
 rest (``*_enc`` columns, AES-256-GCM with the org's data key; see ``calendar_sync.encryption``).
 """
@@ -9,18 +9,31 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import Organization, Person
+from controlhub.models import Organization
 
 
-class CalendarSubscription(models.Model):
+class CalendarSource(models.Model):
+    """A Google calendar we mirror, read as some Google subject: a person's primary calendar (subject = the
+    person) or a room's resource calendar (calendar id = the resource email, subject = a scheduling account of
+    the org that can read it). Sync, channels, meeting rows, the scheduler, the webhook and device tokens hang
+    off the source; what owns it (a person, a room) starts and stops it and never the other way round."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ROOM = "room", _("Room")
+
     class State(models.TextChoices):
         ACTIVE = "active", _("Active")
         FAILING = "failing", _("Failing")
         STOPPED = "stopped", _("Stopped")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="subscriptions")
-    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="subscription")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERSON)
     calendar_id = models.CharField(max_length=320)
+    subject = models.CharField(max_length=320, help_text=_("The Google account the calendar is read as."))
+    name = models.CharField(max_length=200, blank=True)
+    # The language of what the service writes into this calendar (keyword join details).
+    language = models.CharField(max_length=10, default="en")
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True)
     sync_token = models.TextField(blank=True)
     window_start = models.DateTimeField(null=True, blank=True)
@@ -33,15 +46,19 @@ class CalendarSubscription(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_sync_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "calendar_id"], name="source_unique_calendar"),
+        ]
 
     def __str__(self):
-        return f"subscription {self.calendar_id}"
+        return f"{self.kind} source {self.calendar_id}"
 
 
 class Channel(models.Model):
@@ -51,7 +68,7 @@ class Channel(models.Model):
         ACTIVE = "active", _("Active")
         STOPPED = "stopped", _("Stopped")
 
-    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="channels")
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="channels")
     channel_id = models.CharField(max_length=64, unique=True)
     resource_id = models.CharField(max_length=200)
     token = models.CharField(max_length=128)
@@ -69,7 +86,7 @@ class Meeting(models.Model):
     """One event instance inside the sync window. Columns ending in ``_enc`` are ciphertext."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="meetings")
-    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="meetings")
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="meetings")
     google_event_id = models.CharField(max_length=1024)
     ical_uid = models.CharField(max_length=1024, blank=True)
     recurring_event_id = models.CharField(max_length=1024, blank=True)
@@ -103,9 +120,9 @@ class Meeting(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "google_event_id"], name="meeting_unique_event"),
+            models.UniqueConstraint(fields=["source", "google_event_id"], name="meeting_unique_event"),
         ]
-        indexes = [models.Index(fields=["subscription", "start"])]
+        indexes = [models.Index(fields=["source", "start"])]
 
 
 class KeywordMeeting(models.Model):
@@ -116,7 +133,7 @@ class KeywordMeeting(models.Model):
         RELEASED = "released", _("Released")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="keyword_meetings")
-    subscription = models.ForeignKey(CalendarSubscription, on_delete=models.CASCADE, related_name="keyword_meetings")
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="keyword_meetings")
     google_event_id = models.CharField(max_length=1024)
     keyword = models.CharField(max_length=32)
     meeting_id = models.CharField(max_length=64, unique=True)
@@ -131,15 +148,16 @@ class KeywordMeeting(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "google_event_id"], name="keyword_meeting_unique_event"),
+            models.UniqueConstraint(fields=["source", "google_event_id"], name="keyword_meeting_unique_event"),
         ]
 
 
 class DeviceToken(models.Model):
-    """A token a room device or integration uses to read one person's meetings as JSON. Hashed at rest."""
+    """A token a room device or integration uses to read one calendar source's meetings as JSON (a person's,
+    or a room's). Hashed at rest."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="device_tokens")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="device_tokens")
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="device_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -1,7 +1,7 @@
 """Periodic work of the sync side, declared in code; `manage.py install_schedules` installs it.
 
 django-q2 schedules have one-minute granularity: ``scheduler_loop`` runs for ~50 s and claims due
-subscriptions every 2 s, so the backstop reacts within seconds (see ``calendar_sync.services.scheduler``).
+sources every 2 s, so the backstop reacts within seconds (see ``calendar_sync.services.scheduler``).
 """
 
 from django_q.models import Schedule

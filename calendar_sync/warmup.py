@@ -17,7 +17,7 @@ def worker_warm_up(sender=None, proc_name=None, **kwargs):
 
         import calendar_sync.services.keywords  # noqa: F401
         import calendar_sync.services.presence  # noqa: F401
-        import calendar_sync.services.subscriptions  # noqa: F401
+        import calendar_sync.services.sources  # noqa: F401
         import calendar_sync.services.sync  # noqa: F401
         import controlhub.services.activation  # noqa: F401
         from controlhub.services.google_connection import deployment_gateway

@@ -1,7 +1,7 @@
 """``POST /google/notifications``: Calendar push notifications (https://developers.google.com/workspace/calendar/api/guides/push).
 
 Fast and without Google I/O: the request only checks the channel, records the message number and marks the
-subscription due (a sync task is enqueued unless one is queued or running). Answers:
+source due (a sync task is enqueued unless one is queued or running). Answers:
 - 200 for ``sync`` and ``exists`` messages of an active channel;
 - 200 as well for unknown, stopped or forged channels: any non-2xx makes Google retry with backoff, and a
   channel we no longer want should simply be left alone until it expires. Nothing changes and it is logged;
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from calendar_sync.models import Channel
 from calendar_sync.services.channels import channel_for_notification
-from calendar_sync.services.subscriptions import subscription_mark_changed
+from calendar_sync.services.sources import source_mark_changed
 
 logger = logging.getLogger(__name__)
 
@@ -67,5 +67,5 @@ def google_notifications(request):
             logger.info("replayed or out-of-order push %s on channel %s dropped", number, channel_id)
             return HttpResponse(status=200)
         if state != "sync":
-            subscription_mark_changed(subscription_id=channel.subscription_id, now=now)
+            source_mark_changed(source_id=channel.source_id, now=now)
     return HttpResponse(status=200)

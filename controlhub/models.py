@@ -173,6 +173,10 @@ class Person(models.Model):
     calendar_state = models.CharField(
         max_length=20, choices=CalendarState.choices, default=CalendarState.OFF, db_index=True
     )
+    # The person's primary calendar as the sync engine knows it; created on first activation, kept (stopped)
+    # after deactivation so device tokens and history survive a reactivation.
+    source = models.OneToOneField("calendar_sync.CalendarSource", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="person")
     state_changed_at = models.DateTimeField(default=timezone.now)
     error_code = models.CharField(max_length=40, blank=True, db_index=True)
     error_detail = models.TextField(blank=True)

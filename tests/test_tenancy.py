@@ -8,6 +8,7 @@ from django.urls import get_resolver, reverse
 from calendar_sync.models import DeviceToken
 from calendar_sync.services.device_tokens import device_token_create
 from controlhub.models import BulkJob, ConnectionTest, Domain, Person, PersonHistory
+from controlhub.services.person_calendar import person_calendar_source
 
 OBJECT_ROUTES = {
     "onboarding_test_panel": ("test", {}),
@@ -46,7 +47,7 @@ def other_org(make_org):
     person = Person.objects.create(organization=org_b, email="secret@beta.test", name="Secret Person",
                                    calendar_state="activated")
     PersonHistory.objects.create(person=person, message="Activated")
-    token, _ = device_token_create(organization=org_b, person=person, name="Beta room")
+    token, _ = device_token_create(organization=org_b, source=person_calendar_source(person=person, active=False), name="Beta room")
     return {
         "org": org_b,
         "person": person,

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendar_sync.google.gateway import SCOPE_DIRECTORY_READONLY
-from calendar_sync.models import CalendarSubscription
-from calendar_sync.services import keywords, presence, subscriptions
+from calendar_sync.models import CalendarSource
+from calendar_sync.services import keywords, presence, sources
 from calendar_sync.services.device_tokens import device_token_create
 from controlhub.models import ConnectionTest, Domain, Person
 from controlhub.services import activation, directory_import, invitations, onboarding
 from controlhub.services.google_connection import org_gateway
 from controlhub.services.people import person_create
+from controlhub.services.person_calendar import person_calendar_source
 from controlhub.services.tenant_boundary import subject_refusal
 from tests.conftest import SCOPES_CORE
 
@@ -87,7 +88,7 @@ def test_signing_in_does_not_let_org_a_read_another_tenants_calendar(two_tenants
     person.refresh_from_db()
     # ...but beta.test is org B's verified domain: never impersonated for org A.
     assert (person.calendar_state, person.error_code) == ("error", "subject_other_org")
-    token, _ = device_token_create(organization=org_a, person=person, name="probe")
+    token, _ = device_token_create(organization=org_a, source=person_calendar_source(person=person, active=False), name="probe")
     body = client.get(reverse("api_meetings"), HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert body.get("meetings", []) == []
     assert "u2@beta.test" not in subjects(google, since)
@@ -192,11 +193,11 @@ def test_every_path_that_acts_as_a_subject_stays_inside_the_calling_orgs_tenant(
         job = directory_import.directory_import_start(organization=org_a, admin_email="admin@beta.test")
         # Sync (channel + events), presence and keyword PATCH, for the planted person and ours.
         for person in (ours, planted):
-            subscriptions.subscription_ensure(person=person)
-            sub = CalendarSubscription.objects.get(person=person)
-            subscriptions.subscription_run(subscription_id=sub.pk)
+            person_calendar_source(person=person)
+            sub = CalendarSource.objects.get(person=person)
+            sources.source_run(source_id=sub.pk)
             presence.person_presence_refresh(person=person)
-            keywords.process_events(subscription=sub, events=[{
+            keywords.process_events(source=sub, events=[{
                 "id": "probe", "status": "confirmed", "location": "@webex", "summary": "probe",
                 "organizer": {"email": person.email, "self": True}, "etag": '"1"',
                 "start": {"dateTime": timezone.now().isoformat()}, "end": {"dateTime": timezone.now().isoformat()},
@@ -210,12 +211,12 @@ def test_every_path_that_acts_as_a_subject_stays_inside_the_calling_orgs_tenant(
     found = subjects(google, since)
     assert "ana@acme.test" in found  # the walk did reach Google for org A's own people
     assert outside(found, ACME) == set(), found
-    assert not CalendarSubscription.objects.get(person=planted).meetings.exists()
+    assert not CalendarSource.objects.get(person=planted).meetings.exists()
     # Org B is unaffected: its own user syncs.
     mine = Person.objects.create(organization=org_b, email="u2@beta.test", calendar_state="activated")
     since = google.requests()["next"]
-    subscriptions.subscription_ensure(person=mine)
-    sub = CalendarSubscription.objects.get(person=mine)
-    subscriptions.subscription_run(subscription_id=sub.pk)
+    person_calendar_source(person=mine)
+    sub = CalendarSource.objects.get(person=mine)
+    sources.source_run(source_id=sub.pk)
     assert sub.meetings.count() == 3
     assert outside(subjects(google, since), BETA) == set()

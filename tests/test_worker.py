@@ -18,8 +18,8 @@ from django_q.models import Success
 
 from calendar_sync.meeting_crypto import decrypt_fields
 from calendar_sync.models import Channel, Meeting
-from calendar_sync.services.subscriptions import subscription_start
 from controlhub.models import Person
+from controlhub.services.person_calendar import person_calendar_start
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,8 +74,8 @@ def test_push_to_worker_to_meeting(google_tenant, org, settings, live_server, wo
     settings.WEBHOOK_BASE_URL = live_server.url
     ana = Person.objects.create(organization=org, email="ana@acme.test",
                                 calendar_state=Person.CalendarState.ACTIVATED)
-    subscription_start(person_id=ana.pk)  # first sync and push channel, inline
-    assert Channel.objects.filter(subscription__person=ana, state="active").exists()
+    person_calendar_start(person_id=ana.pk)  # first sync and push channel, inline
+    assert Channel.objects.filter(source__person=ana, state="active").exists()
 
     monkeypatch.setattr(Conf, "SYNC", False)  # from here on the webhook enqueues on the real broker
     start = (timezone.now() + dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
@@ -90,5 +90,5 @@ def test_push_to_worker_to_meeting(google_tenant, org, settings, live_server, wo
         "title": "Quarterly review", "join_url": "https://acme.webex.com/meet/ana"}
     assert meeting.join_provider == "webex"
     # The sync ran in the worker, not inline: django-q2 recorded its success there.
-    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.tasks.subscription_sync").exists(),
+    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.tasks.source_sync").exists(),
                       timeout=15, message="the worker to record the task result")

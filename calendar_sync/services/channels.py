@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import CalendarSubscription, Channel
+from calendar_sync.models import CalendarSource, Channel
 
 logger = logging.getLogger(__name__)
 
@@ -33,34 +33,34 @@ def channel_renew_at(channel):
     return channel.expiration - dt.timedelta(seconds=settings.CHANNEL_RENEW_BEFORE_SECONDS)
 
 
-def channel_current(*, subscription):
-    """The newest active channel of a subscription (None if there is none)."""
-    return subscription.channels.filter(state=Channel.State.ACTIVE).order_by("-created_at", "-pk").first()
+def channel_current(*, source):
+    """The newest active channel of a source (None if there is none)."""
+    return source.channels.filter(state=Channel.State.ACTIVE).order_by("-created_at", "-pk").first()
 
 
-def channel_needs_renewal(*, subscription, now=None):
+def channel_needs_renewal(*, source, now=None):
     now = now or timezone.now()
-    channel = channel_current(subscription=subscription)
+    channel = channel_current(source=source)
     if channel is None or not channel.resource_id:
         return True
     renew_at = channel_renew_at(channel)
     return renew_at is not None and renew_at <= now
 
 
-def channel_open(*, subscription, gateway):
+def channel_open(*, source, gateway):
     """Open a new channel. The row exists before the watch call: Google may deliver the ``sync`` message
     before the watch response returns, and it must find its channel."""
     channel = Channel.objects.create(
-        subscription=subscription, channel_id=uuid.uuid4().hex, token=secrets.token_urlsafe(32), resource_id=""
+        source=source, channel_id=uuid.uuid4().hex, token=secrets.token_urlsafe(32), resource_id=""
     )
     try:
         response = gateway.events_watch(
-            subscription.person.email,
+            source.subject,
             channel_id=channel.channel_id,
             address=webhook_address(),
             token=channel.token,
             ttl_seconds=settings.CHANNEL_TTL_SECONDS,
-            calendar_id=subscription.calendar_id,
+            calendar_id=source.calendar_id,
         )
     except Exception:
         channel.delete()
@@ -78,7 +78,7 @@ def channel_stop(*, channel, gateway):
     if channel.resource_id:
         try:
             gateway.channel_stop(
-                channel.subscription.person.email, channel_id=channel.channel_id, resource_id=channel.resource_id
+                channel.source.subject, channel_id=channel.channel_id, resource_id=channel.resource_id
             )
         except gerrors.NotFound:
             pass
@@ -87,16 +87,16 @@ def channel_stop(*, channel, gateway):
     Channel.objects.filter(pk=channel.pk).update(state=Channel.State.STOPPED, stopped_at=timezone.now())
 
 
-def channel_renew(*, subscription, gateway):
+def channel_renew(*, source, gateway):
     """Open a new channel, then stop the older active ones (overlap, never a gap)."""
-    new = channel_open(subscription=subscription, gateway=gateway)
-    for old in subscription.channels.filter(state=Channel.State.ACTIVE).exclude(pk=new.pk):
+    new = channel_open(source=source, gateway=gateway)
+    for old in source.channels.filter(state=Channel.State.ACTIVE).exclude(pk=new.pk):
         channel_stop(channel=old, gateway=gateway)
     return new
 
 
-def channels_stop_all(*, subscription, gateway):
-    for channel in subscription.channels.filter(state=Channel.State.ACTIVE):
+def channels_stop_all(*, source, gateway):
+    for channel in source.channels.filter(state=Channel.State.ACTIVE):
         channel_stop(channel=channel, gateway=gateway)
 
 
@@ -114,9 +114,9 @@ def channel_for_notification(*, channel_id, resource_id, token):
     import hmac
 
     channel = (
-        Channel.objects.select_related("subscription")
+        Channel.objects.select_related("source")
         .filter(channel_id=channel_id, state=Channel.State.ACTIVE)
-        .only("pk", "channel_id", "resource_id", "token", "state", "subscription__id", "subscription__state",
+        .only("pk", "channel_id", "resource_id", "token", "state", "source__id", "source__state",
               "last_message_at")
         .first()
     )
@@ -127,6 +127,6 @@ def channel_for_notification(*, channel_id, resource_id, token):
     # The resource id is unknown only while the watch call is still in flight (the sync message can be first).
     if channel.resource_id and not hmac.compare_digest(channel.resource_id.encode(), (resource_id or "").encode()):
         return None
-    if channel.subscription.state == CalendarSubscription.State.STOPPED:
+    if channel.source.state == CalendarSource.State.STOPPED:
         return None
     return channel

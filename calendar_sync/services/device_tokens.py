@@ -1,4 +1,5 @@
-"""Tokens a room device or an integration uses to read one person's meetings (``/api/v1/meetings``).
+"""Tokens a room device or an integration uses to read one calendar source's meetings (``/api/v1/meetings``):
+a person's calendar or a room's.
 
 A token is shown once, when it is created; only its SHA-256 hash is stored, with a short prefix so admins can tell
 tokens apart. Authentication is one indexed query, run on every request (a revoked token stops working at once: token
@@ -26,17 +27,17 @@ def token_hash(raw):
 
 
 @transaction.atomic
-def device_token_create(*, organization, person, name, actor=None):
+def device_token_create(*, organization, source, name, actor=None):
     """Returns ``(token, raw)``; ``raw`` is never stored and cannot be shown again."""
-    if person.organization_id != organization.pk:
-        raise ValueError("the person belongs to another organization")
+    if source.organization_id != organization.pk:
+        raise ValueError("the calendar belongs to another organization")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = DeviceToken.objects.create(
-        organization=organization, person=person, name=name.strip(), prefix=raw[:12], token_hash=token_hash(raw),
+        organization=organization, source=source, name=name.strip(), prefix=raw[:12], token_hash=token_hash(raw),
         created_by=actor if (actor is not None and actor.is_authenticated) else None,
     )
     audit_record(organization=organization, actor=actor, action="device_token.create", target=token,
-                 detail={"name": token.name, "prefix": token.prefix, "person": person.email})
+                 detail={"name": token.name, "prefix": token.prefix, "calendar": source.calendar_id})
     return token, raw
 
 
@@ -50,7 +51,7 @@ def device_token_revoke(*, token, actor=None):
     return token
 
 
-# The token query (token + person + organization + subscription, three joins) costs more to build and compile than to
+# The token query (token + source + organization + the source's person, three joins) costs more to build and compile than to
 # run, and devices poll it every few seconds: compiled once per database (``meetings_list.compiled_first``), only the
 # hash is bound per call. Only the SQL is cached, never a result.
 _PLACEHOLDER_HASH = "placeholder:not-a-sha256-hex-digest"
@@ -59,7 +60,7 @@ _PLACEHOLDER_HASH = "placeholder:not-a-sha256-hex-digest"
 def _auth_queryset(alias, hashed):
     return (
         DeviceToken.objects.using(alias)
-        .select_related("person", "person__organization", "person__subscription")
+        .select_related("source", "source__organization", "source__person")
         .filter(token_hash=hashed, revoked_at__isnull=True)[:1]
     )
 
@@ -69,12 +70,12 @@ def _token_by_hash(hashed):
 
 
 def device_token_authenticate(raw, *, now=None):
-    """The live token for ``raw`` (person, organization and subscription loaded), or None. One query (plus the
-    ``last_used_at`` write at most once a minute)."""
+    """The live token for ``raw`` (source, organization and the source's person loaded), or None. One query
+    (plus the ``last_used_at`` write at most once a minute)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = _token_by_hash(token_hash(raw))
-    if token is None or token.person.organization_id != token.organization_id:
+    if token is None or token.source.organization_id != token.organization_id:
         return None
     now = now or timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

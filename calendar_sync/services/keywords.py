@@ -6,7 +6,7 @@ event: join details appended to the description in the user's language, a privat
 and the keyword kept or replaced by the join URL (``org.keyword_replace``).
 
 Exactly once:
-- the ``KeywordMeeting`` row (unique per subscription + event id) is written *before* the PATCH; a retried or
+- the ``KeywordMeeting`` row (unique per source + event id) is written *before* the PATCH; a retried or
   concurrent call finds it and never creates a second meeting;
 - our own PATCH comes back as a push: the marker names this event id and start/end/keyword are unchanged, so
   nothing happens;
@@ -52,8 +52,8 @@ TABLE = "calendar_sync_keywordmeeting"
 
 
 # --- small pure helpers ----------------------------------------------------------------------------------------
-def join_url_aad(subscription_id, google_event_id):
-    return aad_for(TABLE, "join_url", f"{subscription_id}:{google_event_id}")
+def join_url_aad(source_id, google_event_id):
+    return aad_for(TABLE, "join_url", f"{source_id}:{google_event_id}")
 
 
 def keyword_in(location, organization):
@@ -91,11 +91,11 @@ def _event_time(value):
     return None
 
 
-def _is_organizer_copy(event, person):
+def _is_organizer_copy(event, subject):
     organizer = event.get("organizer") or {}
     if organizer.get("self"):
         return True
-    return bool(organizer.get("email")) and organizer["email"].strip().lower() == person.email.strip().lower()
+    return bool(organizer.get("email")) and organizer["email"].strip().lower() == subject.strip().lower()
 
 
 def _marker(event):
@@ -109,12 +109,12 @@ def _keyword_kind(keyword, organization):
 
 # --- the service -----------------------------------------------------------------------------------------------
 class _Context:
-    """Per-call state: the org, person, gateway, cipher and meeting site, built once per page."""
+    """Per-call state: the org, the subject, gateway, cipher and meeting site, built once per page."""
 
-    def __init__(self, subscription, gateway=None):
-        self.subscription = subscription
-        self.person = subscription.person
-        self.organization = subscription.organization
+    def __init__(self, source, gateway=None):
+        self.source = source
+        self.subject = source.subject
+        self.organization = source.organization
         self.calendar_id = "primary"
         self._gateway = gateway
         self.site = meeting_site_for(self.organization)
@@ -133,27 +133,29 @@ class _Context:
             return ""
         blob = bytes(km.join_url_enc)
         return org_cipher_for(self.organization, blob).decrypt(
-            blob, aad=join_url_aad(km.subscription_id, km.google_event_id)
+            blob, aad=join_url_aad(km.source_id, km.google_event_id)
         )
 
     def patch(self, event_id, body, etag):
         result = self.gateway.event_patch(
-            self.person.email, event_id, body, calendar_id=self.calendar_id, etag=etag
+            self.subject, event_id, body, calendar_id=self.calendar_id, etag=etag
         )
         self.patches += 1
         return result
 
     def get(self, event_id):
-        return self.gateway.event_get(self.person.email, event_id, calendar_id=self.calendar_id)
+        return self.gateway.event_get(self.subject, event_id, calendar_id=self.calendar_id)
 
 
-def process_events(*, subscription, events, gateway=None):
-    """Handle keyword events among ``events`` (raw Google Event dicts) of ``subscription``. Returns PATCH count.
+def process_events(*, source, events, gateway=None):
+    """Handle keyword events among ``events`` (raw Google Event dicts) of ``source``. Returns PATCH count.
 
     Safe to call any number of times with the same or re-fetched events. Google errors on one event are logged
     and leave its ``KeywordMeeting`` pending (``patched_etag`` empty); the next call retries it.
     """
-    organization = subscription.organization
+    if source.kind != source.Kind.PERSON:
+        return 0  # keywords are a person's way to ask for a meeting; rooms never get one
+    organization = source.organization
     candidates = {}
     for event in events or ():
         event_id = event.get("id")
@@ -166,26 +168,26 @@ def process_events(*, subscription, events, gateway=None):
         ):
             candidates[event_id] = event
     pending_ids = set(
-        KeywordMeeting.objects.filter(subscription=subscription, state=KeywordMeeting.State.ACTIVE, patched_etag="")
+        KeywordMeeting.objects.filter(source=source, state=KeywordMeeting.State.ACTIVE, patched_etag="")
         .exclude(google_event_id__in=list(candidates))
         .values_list("google_event_id", flat=True)[:20]
     )
     if not candidates and not pending_ids:
         return 0
-    ctx = _Context(subscription, gateway)
+    ctx = _Context(source, gateway)
     existing = {
         km.google_event_id: km
-        for km in KeywordMeeting.objects.filter(subscription=subscription, google_event_id__in=list(candidates))
+        for km in KeywordMeeting.objects.filter(source=source, google_event_id__in=list(candidates))
     }
     for event_id, event in candidates.items():
         try:
             _handle_event(ctx, event, existing.get(event_id))
         except gerrors.GoogleError as exc:
-            logger.warning("keyword event %s of subscription %s: %s", event_id, subscription.pk, exc.error_code)
+            logger.warning("keyword event %s of source %s: %s", event_id, source.pk, exc.error_code)
     for event_id in pending_ids:
         try:
             _handle_event(ctx, ctx.get(event_id), KeywordMeeting.objects.filter(
-                subscription=subscription, google_event_id=event_id).first())
+                source=source, google_event_id=event_id).first())
         except gerrors.GoogleError as exc:
             logger.warning("pending keyword event %s: %s", event_id, exc.error_code)
     return ctx.patches
@@ -199,7 +201,7 @@ def _handle_event(ctx, event, km):
         except gerrors.PreconditionFailed:
             event = ctx.get(event["id"])
             km = KeywordMeeting.objects.filter(
-                subscription=ctx.subscription, google_event_id=event["id"]
+                source=ctx.source, google_event_id=event["id"]
             ).first()
         except gerrors.Gone:
             return keyword_meeting_release(keyword_meeting=km) if km else None
@@ -214,7 +216,7 @@ def _decide(ctx, event, km):
         if active:
             keyword_meeting_release(keyword_meeting=km, site=ctx.site)
         return None
-    if not _is_organizer_copy(event, ctx.person):
+    if not _is_organizer_copy(event, ctx.subject):
         return None  # an attendee's copy: never ours to edit
 
     location = event.get("location") or ""
@@ -239,7 +241,7 @@ def _decide(ctx, event, km):
         return None  # our own change coming back, or an edit that does not concern us
 
     km = keyword_meeting_provision(
-        subscription=ctx.subscription, google_event_id=event["id"], keyword=keyword,
+        source=ctx.source, google_event_id=event["id"], keyword=keyword,
         title=event.get("summary") or "", start=start, end=end, site=ctx.site, existing=km,
     )
     return _patch_add(ctx, event, km)
@@ -254,7 +256,7 @@ def _patch_add(ctx, event, km):
     site_meeting = _site_meeting_of(ctx, km)
     description = strip_join_block(event.get("description"))
     block = join_block(
-        language=ctx.person.effective_language, site_meeting=site_meeting,
+        language=ctx.source.language, site_meeting=site_meeting,
         keyword_kind=_keyword_kind(km.keyword, org),
     )
     body = {
@@ -282,7 +284,7 @@ def _patch_remove(ctx, event):
 def _site_meeting_of(ctx, km):
     site = ctx.site
     if _keyword_kind(km.keyword, ctx.organization) == "meet":
-        return site.personal_room(host_email=ctx.person.email)
+        return site.personal_room(host_email=ctx.subject)
     join_url = ctx.join_url(km)
     host = join_url.split("/")[2] if join_url.count("/") >= 2 else ctx.organization.meeting_site_host
     return SiteMeeting(meeting_id=km.meeting_id, join_url=join_url, sip_uri=f"{km.meeting_id}@{host}")
@@ -290,26 +292,26 @@ def _site_meeting_of(ctx, km):
 
 # --- writes ----------------------------------------------------------------------------------------------------
 @transaction.atomic
-def keyword_meeting_provision(*, subscription, google_event_id, keyword, title, start, end, site, existing=None):
+def keyword_meeting_provision(*, source, google_event_id, keyword, title, start, end, site, existing=None):
     """Create (or re-activate / re-key) the KeywordMeeting of one event and its meeting on the site."""
-    organization = subscription.organization
-    person = subscription.person
+    organization = source.organization
+    host = source.subject
     kind = _keyword_kind(keyword, organization)
     if kind == "meet":
-        room = site.personal_room(host_email=person.email)
+        room = site.personal_room(host_email=host)
         # A personal room serves many events; the row's id names this booking of it.
-        suffix = hashlib.sha256(f"{subscription.pk}:{google_event_id}".encode()).hexdigest()[:10]
+        suffix = hashlib.sha256(f"{source.pk}:{google_event_id}".encode()).hexdigest()[:10]
         meeting_id, join_url = f"{room.meeting_id}.{suffix}"[:64], room.join_url
     else:
         created = site.meeting_create(
-            host_email=person.email, title=title, start=start, end=end,
-            request_key=f"{subscription.pk}:{google_event_id}",
+            host_email=host, title=title, start=start, end=end,
+            request_key=f"{source.pk}:{google_event_id}",
         )
         meeting_id, join_url = created.meeting_id, created.join_url
     cipher = org_cipher(organization)
     values = dict(
         keyword=keyword, meeting_id=meeting_id, start=start, end=end, state=KeywordMeeting.State.ACTIVE,
-        join_url_enc=cipher.encrypt(join_url, aad=join_url_aad(subscription.pk, google_event_id)),
+        join_url_enc=cipher.encrypt(join_url, aad=join_url_aad(source.pk, google_event_id)),
         key_version=cipher.key_version, patched_etag="", updated_at=timezone.now(),
     )
     if existing is not None:
@@ -321,11 +323,11 @@ def keyword_meeting_provision(*, subscription, google_event_id, keyword, title, 
     try:
         with transaction.atomic():
             return KeywordMeeting.objects.create(
-                organization=organization, subscription=subscription, google_event_id=google_event_id, **values
+                organization=organization, source=source, google_event_id=google_event_id, **values
             )
     except IntegrityError:
         # Another worker made it first: use theirs.
-        return KeywordMeeting.objects.get(subscription=subscription, google_event_id=google_event_id)
+        return KeywordMeeting.objects.get(source=source, google_event_id=google_event_id)
 
 
 @transaction.atomic

@@ -1,10 +1,10 @@
 """Selectors for the meetings list page and the JSON API.
 
 Cost discipline (the page is opened by every user every day and polled every ~10 s; devices poll the API):
-- who: one query brings the person, organization, subscription and membership (``person_of_user``); the API's
-  device token brings person, organization and subscription with it; both are compiled once per database
+- who: one query brings the person, organization, source and membership (``person_of_user``); the API's
+  device token brings person, organization and source with it; both are compiled once per database
   (``compiled_first``: building and compiling them cost more than running them);
-- the ETag (``meetings_etag``) comes from what that query already loaded (the subscription's sync stamps, the
+- the ETag (``meetings_etag``) comes from what that query already loaded (the source's sync stamps, the
   person's state, zone and presence, the window, the minute): no query of its own, so a 304 is the "who" query
   alone and decrypts nothing;
 - the meetings of the window: ONE query (``values_list`` columns through a plain cursor: no model instances, no
@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from calendar_sync.crypto import aad_for
 from calendar_sync.meeting_crypto import TABLE, row_key
-from calendar_sync.models import CalendarSubscription, Meeting
+from calendar_sync.models import CalendarSource, Meeting
 from calendar_sync.services.presence import presence_of
 from controlhub.models import Person
 from controlhub.services.keys import org_cipher_version
@@ -79,7 +79,7 @@ def zone_of(name):
 
 
 # --- who ------------------------------------------------------------------------------------------------------
-_PERSON_RELATED = ("organization", "subscription")
+_PERSON_RELATED = ("organization", "source")
 _PLACEHOLDER_USER = 2_000_000_029
 
 
@@ -91,7 +91,7 @@ def _person_of_user_queryset(alias, user_id):
 
 
 def person_of_user(*, user):
-    """The ``Person`` linked to ``user`` in the user's own organization, with organization, subscription and the
+    """The ``Person`` linked to ``user`` in the user's own organization, with organization, source and the
     user's membership (``person.user.membership``, its organization set) in ONE query, compiled once
     (``compiled_first``); None when no person is linked (callers then fall back to ``person_for_member``, which
     also matches by email)."""
@@ -106,7 +106,7 @@ def person_of_user(*, user):
 def person_for_member(*, user, organization):
     """The ``Person`` of a signed-in member: linked by ``Person.user``, else matched by email in the org.
 
-    One query; organization and subscription come with it."""
+    One query; organization and source come with it."""
     base = Person.objects.select_related(*_PERSON_RELATED).filter(organization=organization)
     person = base.filter(user=user).first()
     if person is None and user.email:
@@ -114,11 +114,48 @@ def person_for_member(*, user, organization):
     return person
 
 
-def subscription_of(person):
-    try:
-        return person.subscription
-    except CalendarSubscription.DoesNotExist:
-        return None
+def source_of(person):
+    return person.source
+
+
+class SourceViewer:
+    """Whom the meetings of a source that is not a person's (a room) are shown as: the source's name and
+    subject, the organization's time zone, never out of office. It answers the attributes the selectors read
+    of a ``Person``, so one read path serves every kind of source."""
+
+    calendar_state = "activated"
+    error_code = ""
+    ooo_start = ooo_end = ooo_checked_at = None
+    ooo_source = ""
+    time_zone = ""
+
+    def __init__(self, source):
+        self.source = source
+        self.organization = source.organization
+        self.pk = -source.pk
+        self.email = source.calendar_id
+        self.name = source.name
+
+    @property
+    def effective_time_zone(self):
+        return self.organization.default_time_zone or "UTC"
+
+    @property
+    def effective_language(self):
+        return self.source.language or "en"
+
+    def is_out_of_office(self, at=None):
+        return False
+
+
+def viewer_of_source(source):
+    """The person who owns ``source`` (with the source and organization set), or a ``SourceViewer``."""
+    person = getattr(source, "person", None)
+    if person is None:
+        return SourceViewer(source)
+    person.source = source
+    person.organization = source.organization
+    return person
 
 
 # --- the window -----------------------------------------------------------------------------------------------
@@ -145,22 +182,22 @@ def window_for(*, time_zone, now=None, show_past=False):
     return Window(zone, today, first, last, start, end, show_past)
 
 
-def _window_rows(subscription, after, before):
+def _window_rows(source, after, before):
     # ``_run`` passes the window with a day of slack on both sides for all-day rows (stored at midnight of the
     # calendar's zone); the exact placement happens in Python by dates.
-    return Meeting.objects.filter(subscription=subscription, end__gt=after, start__lt=before).exclude(
+    return Meeting.objects.filter(source=source, end__gt=after, start__lt=before).exclude(
         status="cancelled"
     )
 
 
-def _read_queryset(subscription, after, before, limit):
-    qs = _window_rows(subscription, after, before).order_by("start", "id").values_list(*_COLUMNS)
+def _read_queryset(source, after, before, limit):
+    qs = _window_rows(source, after, before).order_by("start", "id").values_list(*_COLUMNS)
     return qs[:limit] if limit else qs
 
 
 # Building and compiling these querysets costs more than running them (~1 ms), so each shape is compiled once per
 # database with placeholder values, and later calls only bind the real ones (converted exactly as the ORM does).
-_PLACEHOLDER_SUBSCRIPTION = 2_000_000_017
+_PLACEHOLDER_SOURCE = 2_000_000_017
 _PLACEHOLDER_AFTER = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 _PLACEHOLDER_BEFORE = datetime(1902, 3, 4, 5, 6, 7, tzinfo=UTC)
 _compiled = {}
@@ -171,9 +208,9 @@ def _compiled_sql(build, alias, limit):
     hit = _compiled.get(key)
     if hit is None:
         ops = connections[alias].ops
-        qs = build(_PLACEHOLDER_SUBSCRIPTION, _PLACEHOLDER_AFTER, _PLACEHOLDER_BEFORE, limit)
+        qs = build(_PLACEHOLDER_SOURCE, _PLACEHOLDER_AFTER, _PLACEHOLDER_BEFORE, limit)
         sql, params = qs.query.sql_with_params()
-        slots = {_PLACEHOLDER_SUBSCRIPTION: 0, ops.adapt_datetimefield_value(_PLACEHOLDER_AFTER): 1,
+        slots = {_PLACEHOLDER_SOURCE: 0, ops.adapt_datetimefield_value(_PLACEHOLDER_AFTER): 1,
                  ops.adapt_datetimefield_value(_PLACEHOLDER_BEFORE): 2}
         plan = tuple((slots[p], None) if p in slots else (None, p) for p in params)
         if not {0, 1, 2} <= {slot for slot, _ in plan}:  # Django changed how it binds these values
@@ -248,13 +285,13 @@ def compiled_first(build, placeholders, values, *, model):
     return obj
 
 
-def _run(build, subscription, window, limit=None):
+def _run(build, source, window, limit=None):
     """Rows of ``build``'s queryset for the window, as tuples from the driver (no model instances, no
     converters: SQLite's registered ones give datetimes/dates/bools; the callers handle the rest)."""
     alias = router.db_for_read(Meeting)
     sql, plan = _compiled_sql(build, alias, limit)
     adapt = connections[alias].ops.adapt_datetimefield_value
-    values = (subscription.pk, adapt(window.start - timedelta(days=1)), adapt(window.end + timedelta(days=1)))
+    values = (source.pk, adapt(window.start - timedelta(days=1)), adapt(window.end + timedelta(days=1)))
     params = {f"p{i}": values[slot] if slot is not None else constant for i, (slot, constant) in enumerate(plan)}
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
@@ -287,15 +324,15 @@ def etag_clock_bucket(now):
     return int(now.timestamp()) // ETAG_CLOCK_SECONDS
 
 
-def meetings_etag(*, person, subscription, window, variant="", now=None):
-    """The ETag of the list/API response, from what the "who" query loaded (person, organization, subscription):
+def meetings_etag(*, person, source, window, variant="", now=None):
+    """The ETag of the list/API response, from what the "who" query loaded (person, organization, source):
     no query. The 304 path and the full response both call this, before the rows are read.
 
     Meetings change only through a sync run (each one stamps ``last_synced_at`` when it ends; a failed or cut-short
     run moves ``next_sync_at``/``last_error_at``), the daily purge (the window's day moves, plus the minute bucket)
-    and deactivation (``calendar_state``, subscription ``state``). A sync commits its pages before it stamps the
-    subscription, so a poll in between may get the new rows under the old ETag; the first poll after the stamp
-    gets a new ETag and the full list again. Acceptable: the rows are read AFTER the subscription, so the reverse
+    and deactivation (``calendar_state``, source ``state``). A sync commits its pages before it stamps the
+    source, so a poll in between may get the new rows under the old ETag; the first poll after the stamp
+    gets a new ETag and the full list again. Acceptable: the rows are read AFTER the source, so the reverse
     (old rows under the new ETag) cannot happen, and no 304 is served for a state older than the last finished
     sync."""
     now = now or timezone.now()
@@ -305,21 +342,21 @@ def meetings_etag(*, person, subscription, window, variant="", now=None):
         person.ooo_end, person.ooo_source, person.ooo_checked_at, person.is_out_of_office(now),
         person.organization.keyword_webex,
     )
-    if subscription is not None:
+    if source is not None:
         parts += (
-            subscription.pk, subscription.state, subscription.last_synced_at, subscription.next_sync_at,
-            subscription.last_error_at, subscription_is_stale(subscription, now=now),
+            source.pk, source.state, source.last_synced_at, source.next_sync_at,
+            source.last_error_at, source_is_stale(source, now=now),
         )
     return '"' + hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()[:24] + '"'
 
 
-def subscription_is_stale(subscription, *, now=None):
-    if subscription is None:
+def source_is_stale(source, *, now=None):
+    if source is None:
         return False
     now = now or timezone.now()
-    if subscription.state == CalendarSubscription.State.FAILING:
+    if source.state == CalendarSource.State.FAILING:
         return True
-    return subscription.last_synced_at is None or now - subscription.last_synced_at > STALE_AFTER
+    return source.last_synced_at is None or now - source.last_synced_at > STALE_AFTER
 
 
 # --- rows -----------------------------------------------------------------------------------------------------
@@ -342,20 +379,20 @@ class MeetingsRead:
     truncated: bool  # more rows than ``limit`` in the window
 
 
-def _decryptors(organization, subscription_id, version):
+def _decryptors(organization, source_id, version):
     cipher = org_cipher_version(organization, version)
-    key_prefix = row_key(subscription_id, "")
+    key_prefix = row_key(source_id, "")
     return tuple(cipher.decryptor(aad_for(TABLE, name, key_prefix)) for name in _DECRYPTED)
 
 
-def meetings_read(*, person, subscription, window, limit=None):
+def meetings_read(*, person, source, window, limit=None):
     """The first ``limit`` rows of the window, decrypted (one query, no model instances).
 
     Title, attendees and join URL are decrypted; the organizer comes from the attendee list when it is there (it
     usually is), so its two columns are decrypted only for events without attendees."""
-    if subscription is None:
+    if source is None:
         return MeetingsRead([], [], False)
-    raw = _run(_read_queryset, subscription, window, limit + 1 if limit else None)
+    raw = _run(_read_queryset, source, window, limit + 1 if limit else None)
     if not raw:
         return MeetingsRead([], [], False)
     truncated = bool(limit) and len(raw) > limit
@@ -398,7 +435,7 @@ def meetings_read(*, person, subscription, window, limit=None):
             start_date = end_date = None
         decs = decryptors.get(version)
         if decs is None:
-            decs = decryptors[version] = _decryptors(organization, subscription.pk, version)
+            decs = decryptors[version] = _decryptors(organization, source.pk, version)
         dec_title, dec_attendees, dec_url, dec_org_email, dec_org_name = decs
         suffix = eid.encode()
         attendees = dec_attendees(attendees_b, suffix)

@@ -76,7 +76,7 @@ def presence_of(person, *, meetings=(), at=None):
 def _calendar_ooo(person, at):
     """The current, else the next, ``outOfOffice`` event of the person (one indexed query)."""
     return (
-        Meeting.objects.filter(subscription__person=person, event_type="outOfOffice", end__gt=at)
+        Meeting.objects.filter(source__person=person, event_type="outOfOffice", end__gt=at)
         .exclude(status="cancelled")
         .order_by("start")
         .only("start", "end")
@@ -145,6 +145,11 @@ def presence_refresh_task(person_id):
     person = Person.objects.select_related("organization").filter(pk=person_id).first()
     if person is not None:
         person_presence_refresh(person=person)
+
+
+def presence_on_calendar_started(sender, *, person_id, **kwargs):
+    """A person's calendar started syncing (activation): read their out of office now."""
+    presence_refresh_task(person_id)
 
 
 def presence_poll_due(limit=5000):

@@ -73,12 +73,12 @@ def _rotate_meetings(org, new, batch_size, progress):
         with transaction.atomic():
             batch = list(
                 Meeting.objects.select_for_update().filter(organization=org, key_version__lt=new.key_version)
-                .order_by("pk").only("pk", "subscription_id", "google_event_id", "key_version", *fields)[:batch_size]
+                .order_by("pk").only("pk", "source_id", "google_event_id", "key_version", *fields)[:batch_size]
             )
             if not batch:
                 return
             for m in batch:
-                key = row_key(m.subscription_id, m.google_event_id)
+                key = row_key(m.source_id, m.google_event_id)
                 for name in ALL_FIELDS:
                     aad = aad_for(MEETING_TABLE, name, key)
                     setattr(m, f"{name}_enc", _reencrypt(org, getattr(m, f"{name}_enc"), aad, new))
@@ -97,7 +97,7 @@ def _rotate_keyword_meetings(org, new, batch_size, progress):
             if not batch:
                 return
             for km in batch:
-                aad = aad_for(KEYWORD_TABLE, "join_url", row_key(km.subscription_id, km.google_event_id))
+                aad = aad_for(KEYWORD_TABLE, "join_url", row_key(km.source_id, km.google_event_id))
                 km.join_url_enc = _reencrypt(org, km.join_url_enc, aad, new)
                 km.key_version = new.key_version
             KeywordMeeting.objects.bulk_update(batch, ["join_url_enc", "key_version"])

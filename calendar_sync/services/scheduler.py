@@ -1,7 +1,7 @@
-"""The backstop: claims due subscriptions and enqueues their sync.
+"""The backstop: claims due sources and enqueues their sync.
 
 Pushes are "not 100% reliable" (https://developers.google.com/workspace/calendar/api/guides/push), so every
-subscription is due again ``SYNC_SAFETY_POLL_MINUTES`` after its last sync, and earlier when its channel must be
+source is due again ``SYNC_SAFETY_POLL_MINUTES`` after its last sync, and earlier when its channel must be
 renewed or a failed sync's backoff ends. A row is claimed by setting ``queued_at``:
 - PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then UPDATE, so concurrent schedulers never block each other;
 - SQLite (one writer at a time anyway): one conditional UPDATE per candidate, which only one claimer can win.
@@ -20,9 +20,9 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSubscription, Meeting
+from calendar_sync.models import CalendarSource, Meeting
 from calendar_sync.services import channels as channel_services
-from calendar_sync.services.subscriptions import _enqueue_sync, _free
+from calendar_sync.services.sources import _enqueue_sync, _free
 from calendar_sync.services.sync import meetings_purge_outside_window
 
 logger = logging.getLogger(__name__)
@@ -32,17 +32,17 @@ LOOP_SECONDS = 50.0
 CLAIM_BATCH = 200
 MAINTENANCE_EVERY_SECONDS = 300.0
 
-_CLAIMABLE_STATES = (CalendarSubscription.State.ACTIVE, CalendarSubscription.State.FAILING)
+_CLAIMABLE_STATES = (CalendarSource.State.ACTIVE, CalendarSource.State.FAILING)
 
 
 def _due(now):
-    return CalendarSubscription.objects.filter(
-        state__in=_CLAIMABLE_STATES, next_sync_at__lte=now, person__calendar_state="activated"
+    return CalendarSource.objects.filter(
+        state__in=_CLAIMABLE_STATES, next_sync_at__lte=now
     ).filter(_free(now))
 
 
-def subscriptions_claim_due(*, now=None, limit=CLAIM_BATCH):
-    """Claim due subscriptions and enqueue one sync each (after commit). Returns the claimed ids."""
+def sources_claim_due(*, now=None, limit=CLAIM_BATCH):
+    """Claim due sources and enqueue one sync each (after commit). Returns the claimed ids."""
     now = now or timezone.now()
     claimed = []
     if connection.features.has_select_for_update_skip_locked:
@@ -52,7 +52,7 @@ def subscriptions_claim_due(*, now=None, limit=CLAIM_BATCH):
                 .values_list("pk", flat=True)[:limit]
             )
             if ids:
-                CalendarSubscription.objects.filter(pk__in=ids).update(queued_at=now)
+                CalendarSource.objects.filter(pk__in=ids).update(queued_at=now)
                 for pk in ids:
                     _enqueue_sync(pk)
             claimed = ids
@@ -66,32 +66,31 @@ def subscriptions_claim_due(*, now=None, limit=CLAIM_BATCH):
     return claimed
 
 
-def subscriptions_maintain(*, now=None):
-    """Slide the window (purge meetings that ended before it), purge data of stopped subscriptions and
+def sources_maintain(*, now=None):
+    """Slide the window (purge meetings that ended before it), purge data of stopped sources and
     forget channels that expired. Cheap; run every few minutes."""
     now = now or timezone.now()
     purged = meetings_purge_outside_window(now=now)
-    purged += Meeting.objects.filter(subscription__state=CalendarSubscription.State.STOPPED).delete()[0]
-    purged += Meeting.objects.exclude(subscription__person__calendar_state="activated").delete()[0]
+    purged += Meeting.objects.filter(source__state=CalendarSource.State.STOPPED).delete()[0]
     expired = channel_services.channels_forget_expired(now=now)
     return {"purged": purged, "channels_expired": expired}
 
 
 def scheduler_tick(*, now=None):
-    return subscriptions_claim_due(now=now)
+    return sources_claim_due(now=now)
 
 
 def scheduler_loop(*, seconds=LOOP_SECONDS, interval=SCHEDULER_INTERVAL, maintain=True):
-    """Claim due subscriptions every ``interval`` seconds for ``seconds`` seconds (the per-minute schedule)."""
+    """Claim due sources every ``interval`` seconds for ``seconds`` seconds (the per-minute schedule)."""
     deadline = None if seconds is None else time.monotonic() + seconds
     last_maintenance = 0.0
     claimed = 0
     while True:
         started = time.monotonic()
         try:
-            claimed += len(subscriptions_claim_due())
+            claimed += len(sources_claim_due())
             if maintain and started - last_maintenance >= MAINTENANCE_EVERY_SECONDS:
-                subscriptions_maintain()
+                sources_maintain()
                 last_maintenance = started
         except Exception:  # noqa: BLE001 - the next tick tries again
             logger.exception("sync scheduler tick failed")

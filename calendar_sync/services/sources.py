@@ -1,4 +1,4 @@
-"""The life of a calendar subscription: activation, the leased sync run, push-triggered marks, deactivation.
+"""The life of a calendar source: activation, the leased sync run, push-triggered marks, deactivation.
 
 The database, not the queue, is the source of truth (ARCHITECTURE.md, convention 5):
 - ``next_sync_at`` says when the calendar is due; the scheduler (``services/scheduler.py``) claims due rows;
@@ -6,7 +6,7 @@ The database, not the queue, is the source of truth (ARCHITECTURE.md, convention
 - ``lease_until`` says a worker is syncing it: a push then only sets ``dirty`` and the worker loops once more;
   a worker killed mid-sync leaves a lease that expires, and the scheduler claims the row again;
 - ``attempts``/``last_error`` record failures; retries back off exponentially with jitter, and after
-  ``MAX_ATTEMPTS`` (or at once for errors only an admin can fix) the subscription is ``failing`` (dashboard).
+  ``MAX_ATTEMPTS`` (or at once for errors only an admin can fix) the source is ``failing`` (dashboard).
 
 Every claim is one conditional UPDATE, so 100 pushes in a second give one or two syncs, on SQLite and
 PostgreSQL alike.
@@ -24,14 +24,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import CalendarSubscription, Channel, Meeting
+from calendar_sync.models import CalendarSource, Channel, Meeting
 from calendar_sync.services import channels as channel_services
 from calendar_sync.services.sync import BudgetExhausted, calendar_sync_once
-from controlhub.models import Person
 
 logger = logging.getLogger(__name__)
 
-SYNC_TASK = "calendar_sync.tasks.subscription_sync"
+SYNC_TASK = "calendar_sync.tasks.source_sync"
 LEASE_SECONDS = 120  # longer than any single sync pass; a killed worker's lease expires after this
 QUEUED_STALE_SECONDS = 60  # a queued task that has not started by then is presumed lost (broker crash)
 MAX_ATTEMPTS = 6
@@ -41,10 +40,10 @@ CHANNEL_RETRY_SECONDS = 300
 MAX_LOOPS = 20
 
 
-def _enqueue_sync(subscription_id):
+def _enqueue_sync(source_id):
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task(SYNC_TASK, subscription_id, group="calendar_sync"))
+    transaction.on_commit(lambda: async_task(SYNC_TASK, source_id, group="calendar_sync"))
 
 
 def _free(now):
@@ -55,46 +54,57 @@ def _free(now):
     )
 
 
-# --- activation / deactivation ------------------------------------------------------------------------------
+# --- start / stop ------------------------------------------------------------------------------------------
 @transaction.atomic
-def subscription_ensure(*, person):
-    """The person's subscription, created or reactivated and due now. Only for activated persons."""
+def source_ensure(*, organization, kind, calendar_id, subject, name="", language="en", active=True):
+    """The source of ``calendar_id`` read as ``subject``, created (due now) or reactivated (a full sync again).
+    Its owner (a person being activated, a room being added) calls this; the engine never decides it.
+    ``active=False`` only makes sure the row exists (stopped when new), e.g. to hang a device token on it."""
     now = timezone.now()
-    sub, created = CalendarSubscription.objects.get_or_create(
-        person=person,
-        defaults={"organization_id": person.organization_id, "calendar_id": person.email, "next_sync_at": now},
+    source, created = CalendarSource.objects.select_for_update().get_or_create(
+        organization=organization, kind=kind, calendar_id=calendar_id,
+        defaults={"subject": subject, "name": name[:200], "language": language or "en",
+                  "next_sync_at": now if active else None,
+                  "state": CalendarSource.State.ACTIVE if active else CalendarSource.State.STOPPED},
     )
-    if not created and (sub.state == CalendarSubscription.State.STOPPED or sub.calendar_id != person.email):
-        sub.state = CalendarSubscription.State.ACTIVE
-        sub.calendar_id = person.email
-        sub.sync_token = ""
-        sub.attempts = 0
-        sub.last_error = ""
-        sub.next_sync_at = now
-        sub.save(update_fields=["state", "calendar_id", "sync_token", "attempts", "last_error", "next_sync_at"])
-    return sub
+    if created or not active:
+        return source
+    fields = {"name": name[:200], "language": language or "en"}
+    if source.state == CalendarSource.State.STOPPED or source.subject != subject:
+        fields.update(state=CalendarSource.State.ACTIVE, subject=subject, sync_token="", attempts=0, last_error="",
+                      error_code="", next_sync_at=now)
+    for key, value in fields.items():
+        setattr(source, key, value)
+    source.save(update_fields=list(fields))
+    return source
 
 
-def subscription_start(*, person_id):
-    """Activation: create the subscription, open its channel and run the first full sync now."""
-    person = Person.objects.filter(pk=person_id).first()
-    if person is None or person.calendar_state != Person.CalendarState.ACTIVATED:
+def source_start(*, source_id):
+    """The first full sync and push channel of a source, now. Returns the SyncOutcome (or None)."""
+    if not CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED).exists():
         return None
-    sub = subscription_ensure(person=person)
-    return subscription_run(subscription_id=sub.pk)
+    return source_run(source_id=source_id)
 
 
-def subscription_stop(*, person_id):
-    """Deactivation: stop the channels at Google and purge the mirrored meetings."""
-    sub = CalendarSubscription.objects.select_related("person", "organization").filter(person_id=person_id).first()
+def sources_disable(*, source_ids):
+    """Stop syncing these sources at once (in the caller's transaction): no worker reads them from now on.
+    ``source_stop`` then closes their channels and purges their rows in the background."""
+    return CalendarSource.objects.filter(pk__in=list(source_ids)).update(
+        state=CalendarSource.State.STOPPED, next_sync_at=None, queued_at=None, dirty=False,
+    )
+
+
+def source_stop(*, source_id):
+    """Stop the source's channels at Google and purge its mirrored meetings."""
+    sub = CalendarSource.objects.select_related("organization").filter(pk=source_id).first()
     if sub is None:
         return
     with transaction.atomic():
-        CalendarSubscription.objects.select_for_update().filter(pk=sub.pk).update(
-            state=CalendarSubscription.State.STOPPED, sync_token="", next_sync_at=None, queued_at=None,
+        CalendarSource.objects.select_for_update().filter(pk=sub.pk).update(
+            state=CalendarSource.State.STOPPED, sync_token="", next_sync_at=None, queued_at=None,
             dirty=False, window_start=None, window_end=None,
         )
-        Meeting.objects.filter(subscription=sub).delete()
+        Meeting.objects.filter(source=sub).delete()
     active = list(sub.channels.filter(state=Channel.State.ACTIVE))
     if active:
         try:
@@ -102,7 +112,7 @@ def subscription_stop(*, person_id):
 
             gateway = org_gateway(sub.organization)
         except Exception:  # noqa: BLE001 - no key any more: the channels expire on their own
-            logger.warning("cannot reach Google to stop the channels of subscription %s", sub.pk)
+            logger.warning("cannot reach Google to stop the channels of source %s", sub.pk)
             Channel.objects.filter(pk__in=[c.pk for c in active]).update(
                 state=Channel.State.STOPPED, stopped_at=timezone.now()
             )
@@ -112,15 +122,15 @@ def subscription_stop(*, person_id):
 
 
 # --- push notifications -----------------------------------------------------------------------------------
-def subscription_mark_changed(*, subscription_id, now=None):
+def source_mark_changed(*, source_id, now=None):
     """A push said the calendar changed: make it due, and enqueue a sync unless one is queued or running
     (then only ``dirty`` is set and the running sync loops once more). Returns True when a task was enqueued."""
     now = now or timezone.now()
-    live = CalendarSubscription.objects.filter(pk=subscription_id).exclude(state=CalendarSubscription.State.STOPPED)
+    live = CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED)
     for _ in range(2):
         with transaction.atomic():
             if live.filter(_free(now)).update(queued_at=now, next_sync_at=now):
-                _enqueue_sync(subscription_id)
+                _enqueue_sync(source_id)
                 return True
         # Queued or running: leave a mark. If the running sync released its lease in between, claim again.
         live.update(dirty=True, next_sync_at=now)
@@ -128,10 +138,10 @@ def subscription_mark_changed(*, subscription_id, now=None):
 
 
 # --- the leased run -----------------------------------------------------------------------------------------
-def _acquire(subscription_id, now):
+def _acquire(source_id, now):
     return (
-        CalendarSubscription.objects.filter(pk=subscription_id)
-        .exclude(state=CalendarSubscription.State.STOPPED)
+        CalendarSource.objects.filter(pk=source_id)
+        .exclude(state=CalendarSource.State.STOPPED)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(lease_until=now + dt.timedelta(seconds=LEASE_SECONDS), queued_at=None, dirty=False)
     )
@@ -159,24 +169,25 @@ def _record_failure(sub, exc, now):
     retryable = getattr(exc, "retryable", False)
     failing = attempts >= MAX_ATTEMPTS or not retryable
     delay = backoff_seconds(attempts, getattr(exc, "retry_after", None))
-    CalendarSubscription.objects.filter(pk=sub.pk).update(
+    CalendarSource.objects.filter(pk=sub.pk).update(
         attempts=attempts,
+        error_code=getattr(exc, "error_code", "") or "internal_error",
         last_error=_describe(exc),
         last_error_at=now,
         next_sync_at=now + dt.timedelta(seconds=delay),
-        state=CalendarSubscription.State.FAILING if failing else sub.state,
+        state=CalendarSource.State.FAILING if failing else sub.state,
         lease_until=None,
         dirty=False,
     )
     log = logger.warning if failing else logger.info
-    log("sync of subscription %s failed (attempt %s, retry in %.0fs): %s", sub.pk, attempts, delay, _describe(exc))
+    log("sync of source %s failed (attempt %s, retry in %.0fs): %s", sub.pk, attempts, delay, _describe(exc))
 
 
 def _next_due(sub, now, channel_ok):
     due = now + dt.timedelta(minutes=settings.SYNC_SAFETY_POLL_MINUTES)
     if not channel_ok:
         return min(due, now + dt.timedelta(seconds=CHANNEL_RETRY_SECONDS))
-    renew_at = channel_services.channel_renew_at(channel_services.channel_current(subscription=sub))
+    renew_at = channel_services.channel_renew_at(channel_services.channel_current(source=sub))
     if renew_at is not None:
         due = min(due, max(renew_at, now))
     return due
@@ -184,58 +195,58 @@ def _next_due(sub, now, channel_ok):
 
 def _ensure_channel(sub, gateway, now):
     """Open or renew the push channel when due; a failure never blocks the sync (the safety poll covers)."""
-    if not channel_services.channel_needs_renewal(subscription=sub, now=now):
+    if not channel_services.channel_needs_renewal(source=sub, now=now):
         return True
     try:
-        channel_services.channel_renew(subscription=sub, gateway=gateway)
+        channel_services.channel_renew(source=sub, gateway=gateway)
         return True
     except gerrors.GoogleError as exc:
-        logger.warning("push channel for subscription %s could not be opened: %s", sub.pk, _describe(exc))
+        logger.warning("push channel for source %s could not be opened: %s", sub.pk, _describe(exc))
         return False
 
 
-def subscription_run(*, subscription_id, now=None):
+def source_run(*, source_id, now=None):
     """Sync one calendar under a lease, looping while pushes marked it dirty meanwhile. Returns the last
     SyncOutcome, or None when another worker holds the lease (it will loop) or the calendar is not active."""
     from controlhub.services.google_connection import org_gateway
 
-    if not _acquire(subscription_id, now or timezone.now()):
-        CalendarSubscription.objects.filter(pk=subscription_id).exclude(
-            state=CalendarSubscription.State.STOPPED
+    if not _acquire(source_id, now or timezone.now()):
+        CalendarSource.objects.filter(pk=source_id).exclude(
+            state=CalendarSource.State.STOPPED
         ).update(dirty=True, queued_at=None)
         return None
     outcome = None
     for _ in range(MAX_LOOPS):
         current = now or timezone.now()
-        sub = CalendarSubscription.objects.select_related("person", "organization").get(pk=subscription_id)
-        if sub.state == CalendarSubscription.State.STOPPED or sub.person.calendar_state != "activated":
-            CalendarSubscription.objects.filter(pk=sub.pk).update(lease_until=None, next_sync_at=None)
+        sub = CalendarSource.objects.select_related("organization").get(pk=source_id)
+        if sub.state == CalendarSource.State.STOPPED:
+            CalendarSource.objects.filter(pk=sub.pk).update(lease_until=None, next_sync_at=None)
             return None
         try:
             gateway = org_gateway(sub.organization)
             channel_ok = _ensure_channel(sub, gateway, current)
-            outcome = calendar_sync_once(subscription=sub, gateway=gateway, now=current)
+            outcome = calendar_sync_once(source=sub, gateway=gateway, now=current)
         except BudgetExhausted as exc:
-            CalendarSubscription.objects.filter(pk=sub.pk).update(
+            CalendarSource.objects.filter(pk=sub.pk).update(
                 lease_until=None, next_sync_at=current + dt.timedelta(seconds=exc.retry_in)
             )
             return None
         except Exception as exc:  # noqa: BLE001 - recorded on the row, shown to the admin
             if not isinstance(exc, gerrors.GoogleError):
-                logger.exception("sync of subscription %s crashed", sub.pk)
+                logger.exception("sync of source %s crashed", sub.pk)
             _record_failure(sub, exc, current)
             return None
         done = timezone.now()
-        released = CalendarSubscription.objects.filter(pk=sub.pk, dirty=False).update(
-            lease_until=None, attempts=0, state=CalendarSubscription.State.ACTIVE, last_synced_at=done,
-            last_error="", next_sync_at=_next_due(sub, current, channel_ok),
+        released = CalendarSource.objects.filter(pk=sub.pk, dirty=False).update(
+            lease_until=None, attempts=0, state=CalendarSource.State.ACTIVE, last_synced_at=done,
+            last_error="", error_code="", next_sync_at=_next_due(sub, current, channel_ok),
         )
         if released:
             return outcome
         # Changed while we synced: clear the mark, keep the lease, go again.
-        CalendarSubscription.objects.filter(pk=sub.pk).update(
+        CalendarSource.objects.filter(pk=sub.pk).update(
             dirty=False, lease_until=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS),
-            last_synced_at=done, attempts=0, last_error="", state=CalendarSubscription.State.ACTIVE,
+            last_synced_at=done, attempts=0, last_error="", error_code="", state=CalendarSource.State.ACTIVE,
         )
-    CalendarSubscription.objects.filter(pk=subscription_id).update(lease_until=None, next_sync_at=timezone.now())
+    CalendarSource.objects.filter(pk=source_id).update(lease_until=None, next_sync_at=timezone.now())
     return outcome

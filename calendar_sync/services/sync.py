@@ -7,7 +7,7 @@ Google's contract (https://developers.google.com/workspace/calendar/api/guides/s
 - a token can be invalidated at any time (410): the calendar is then synced fully again and every row Google
   did not return is deleted (mark and sweep: the same end state as wiping first, without an empty list meanwhile).
 
-Idempotent and crash-safe: each page is one transaction with ONE bulk upsert keyed by (subscription, event id);
+Idempotent and crash-safe: each page is one transaction with ONE bulk upsert keyed by (source, event id);
 the sync token is saved in the transaction of the last page. A sync killed half-way leaves the old token (or
 none), so the next run simply repeats the work. Nothing is decrypted here: unchanged events are recognised by
 their etag and skipped.
@@ -32,7 +32,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from calendar_sync.google import errors as gerrors
 from calendar_sync.joinlinks import find_join_target
 from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_meeting_values, row_key
-from calendar_sync.models import CalendarSubscription, Meeting
+from calendar_sync.models import CalendarSource, Meeting
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _attendees(event):
 
 # Column order of the rows built below and of the upsert statement (model attribute names).
 ROW_FIELDS = (
-    "organization_id", "subscription_id", "google_event_id", "ical_uid", "recurring_event_id", "original_start",
+    "organization_id", "source_id", "google_event_id", "ical_uid", "recurring_event_id", "original_start",
     "start", "end", "all_day", "start_date", "end_date", "time_zone", "status", "event_type", "transparency",
     "etag", "google_updated", "is_organizer", "attendee_count", "join_provider", "key_version",
     "title_enc", "description_enc", "location_enc", "attendees_enc", "organizer_email_enc", "organizer_name_enc",
@@ -185,7 +185,7 @@ def _join_target(event, memo):
         return find_join_target(event)
 
 
-def _row_from_event(*, subscription, event, cipher, zone, synced_at, times=None, memo=None):
+def _row_from_event(*, source, event, cipher, zone, synced_at, times=None, memo=None):
     """One Meeting row (values in ``ROW_FIELDS`` order, model-level Python values) for a non-cancelled event."""
     if times is None:
         start, start_date = _event_time(event.get("start"), zone)
@@ -199,7 +199,7 @@ def _row_from_event(*, subscription, event, cipher, zone, synced_at, times=None,
     target = _join_target(event, memo)
     organizer_email = organizer.get("email") or None
     event_id = event["id"]
-    encrypted = encrypt_meeting_values(cipher, row_key(subscription.pk, event_id), _ENCRYPTED, (
+    encrypted = encrypt_meeting_values(cipher, row_key(source.pk, event_id), _ENCRYPTED, (
         event.get("summary"),
         event.get("description"),
         event.get("location"),
@@ -219,8 +219,8 @@ def _row_from_event(*, subscription, event, cipher, zone, synced_at, times=None,
         email_index = ""
     updated = event.get("updated")
     return (
-        subscription.organization_id,
-        subscription.pk,
+        source.organization_id,
+        source.pk,
         event_id,
         event.get("iCalUID", ""),
         event.get("recurringEventId", ""),
@@ -246,9 +246,9 @@ def _row_from_event(*, subscription, event, cipher, zone, synced_at, times=None,
     )
 
 
-def meeting_from_event(*, subscription, event, cipher, zone, synced_at):
+def meeting_from_event(*, source, event, cipher, zone, synced_at):
     """An unsaved ``Meeting`` for a (non-cancelled) Google event, its content encrypted."""
-    row = _row_from_event(subscription=subscription, event=event, cipher=cipher, zone=zone, synced_at=synced_at)
+    row = _row_from_event(source=source, event=event, cipher=cipher, zone=zone, synced_at=synced_at)
     return Meeting(**dict(zip(ROW_FIELDS, row, strict=True)))
 
 
@@ -257,7 +257,7 @@ _upsert_sql_cache = {}
 
 
 def _upsert_sql(connection, rows_per_statement):
-    """``INSERT ... VALUES (...), ... ON CONFLICT (subscription_id, google_event_id) DO UPDATE SET ...``.
+    """``INSERT ... VALUES (...), ... ON CONFLICT (source_id, google_event_id) DO UPDATE SET ...``.
 
     The same statement ``bulk_create(update_conflicts=True)`` issues, valid on SQLite >= 3.24 and PostgreSQL,
     without preparing every value through the field machinery (the largest cost of a sync).
@@ -269,7 +269,7 @@ def _upsert_sql(connection, rows_per_statement):
         opts = Meeting._meta
         column_of = {f.attname: f.column for f in opts.concrete_fields}
         columns = [column_of[name] for name in ROW_FIELDS]
-        conflict = [opts.get_field(name).column for name in ("subscription", "google_event_id")]
+        conflict = [opts.get_field(name).column for name in ("source", "google_event_id")]
         updates = [opts.get_field(name).column for name in UPDATE_FIELDS]
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
         sql = (
@@ -331,20 +331,20 @@ def _upsert_postgresql(connection, params):
 
 
 # --- applying pages ------------------------------------------------------------------------------------------
-def _stored_rows(subscription):
-    """(pk, google_event_id, etag) of every stored meeting of ``subscription``."""
+def _stored_rows(source):
+    """(pk, google_event_id, etag) of every stored meeting of ``source``."""
     connection = connections[router.db_for_read(Meeting)]
     qn = connection.ops.quote_name
     opts = Meeting._meta
     column_of = {f.attname: f.column for f in opts.concrete_fields}
     sql = (f"SELECT {qn(column_of['id'])}, {qn(column_of['google_event_id'])}, {qn(column_of['etag'])} "
-           f"FROM {qn(opts.db_table)} WHERE {qn(column_of['subscription_id'])} = %s")
+           f"FROM {qn(opts.db_table)} WHERE {qn(column_of['source_id'])} = %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [subscription.pk])
+        cursor.execute(sql, [source.pk])
         return cursor.fetchall()
 
 
-def _apply_page(*, subscription, items, zone, cipher, window, outcome, seen=None, existing=None):
+def _apply_page(*, source, items, zone, cipher, window, outcome, seen=None, existing=None):
     """Upsert the live in-window events of one page (one bulk statement), delete cancelled or moved-out ones.
 
     ``existing`` ({event id: etag} of the stored rows, when the caller already read them) saves a query.
@@ -374,7 +374,7 @@ def _apply_page(*, subscription, items, zone, cipher, window, outcome, seen=None
         seen.update(live)
     if existing is None and live:
         existing = dict(
-            Meeting.objects.filter(subscription=subscription, google_event_id__in=list(live)).values_list(
+            Meeting.objects.filter(source=source, google_event_id__in=list(live)).values_list(
                 "google_event_id", "etag"
             )
         )
@@ -385,7 +385,7 @@ def _apply_page(*, subscription, items, zone, cipher, window, outcome, seen=None
         if existing.get(event_id) and existing[event_id] == event.get("etag"):
             outcome.skipped += 1
             continue
-        rows.append(_row_from_event(subscription=subscription, event=event, cipher=cipher, zone=zone,
+        rows.append(_row_from_event(source=source, event=event, cipher=cipher, zone=zone,
                                     synced_at=now, times=times, memo=memo))
     if rows:
         _upsert_rows(rows)
@@ -393,42 +393,52 @@ def _apply_page(*, subscription, items, zone, cipher, window, outcome, seen=None
     ids = [g for g in gone if isinstance(g, str)]
     series = [g[1] for g in gone if isinstance(g, tuple)]
     if ids:
-        outcome.deleted += Meeting.objects.filter(subscription=subscription, google_event_id__in=ids).delete()[0]
+        outcome.deleted += Meeting.objects.filter(source=source, google_event_id__in=ids).delete()[0]
     if series:
         outcome.deleted += Meeting.objects.filter(
-            subscription=subscription, recurring_event_id__in=series
+            source=source, recurring_event_id__in=series
         ).delete()[0]
 
 
-def _after_page(subscription, items):
-    """Keyword scheduling plugs in here, after the page is committed; it never makes sync fail."""
-    if not items or subscription.person.calendar_state != "activated":
+_PAGE_HANDLERS = []
+
+
+def on_page_committed(handler):
+    """Register ``handler(source=, events=)`` to run after each committed page of a sync (keyword scheduling
+    registers itself at start-up). The engine knows nothing of what plugs in here."""
+    if handler not in _PAGE_HANDLERS:
+        _PAGE_HANDLERS.append(handler)
+    return handler
+
+
+def _after_page(source, items):
+    """Run the registered page handlers; a failing handler never makes the sync fail."""
+    if not items:
         return
-    try:
-        from calendar_sync.services import keywords
+    for handler in _PAGE_HANDLERS:
+        try:
+            handler(source=source, events=items)
+        except Exception:  # noqa: BLE001 - a plug-in must never break the mirror
+            logger.exception("page handler %s failed for source %s", handler.__qualname__, source.pk)
 
-        keywords.process_events(subscription=subscription, events=items)
-    except Exception:  # noqa: BLE001 - keyword scheduling must never break the mirror
-        logger.exception("keyword processing failed for subscription %s", subscription.pk)
 
-
-def _list_page(gateway, subscription, outcome, **params):
-    budget.spend(subscription.person.email)
+def _list_page(gateway, source, outcome, **params):
+    budget.spend(source.subject)
     outcome.calls += 1
     return gateway.events_list(
-        subscription.person.email, subscription.calendar_id, maxResults=PAGE_SIZE, singleEvents=True, **params
+        source.subject, source.calendar_id, maxResults=PAGE_SIZE, singleEvents=True, **params
     )
 
 
-def _full_sync(*, subscription, gateway, outcome, now):
+def _full_sync(*, source, gateway, outcome, now):
     outcome.full = True
     window = sync_window(now=now)
-    cipher = cipher_for_writes(subscription.organization)
+    cipher = cipher_for_writes(source.organization)
     seen = set()
     page_token = None
     params = {"timeMin": window[0].isoformat(), "timeMax": window[1].isoformat()}
     while True:
-        page = _list_page(gateway, subscription, outcome, pageToken=page_token, **params)
+        page = _list_page(gateway, source, outcome, pageToken=page_token, **params)
         outcome.pages += 1
         zone = _zone(page.get("timeZone"))
         items = page.get("items") or []
@@ -436,53 +446,53 @@ def _full_sync(*, subscription, gateway, outcome, now):
         with transaction.atomic():
             # A calendar of one page (the usual case): one read of the stored rows serves both the etag check and
             # the sweep, in the same transaction.
-            stored = _stored_rows(subscription) if last and page_token is None else None
-            _apply_page(subscription=subscription, items=items, zone=zone, cipher=cipher, window=window,
+            stored = _stored_rows(source) if last and page_token is None else None
+            _apply_page(source=source, items=items, zone=zone, cipher=cipher, window=window,
                         outcome=outcome, seen=seen,
                         existing=None if stored is None else {event_id: etag for _, event_id, etag in stored})
             if last:
                 if stored is None:
-                    stored = _stored_rows(subscription)
+                    stored = _stored_rows(source)
                 stale = [pk for pk, event_id, _ in stored if event_id not in seen]
                 for i in range(0, len(stale), 500):
                     outcome.deleted += Meeting.objects.filter(pk__in=stale[i:i + 500]).delete()[0]
-                CalendarSubscription.objects.filter(pk=subscription.pk).update(
+                CalendarSource.objects.filter(pk=source.pk).update(
                     sync_token=page.get("nextSyncToken", ""), window_start=window[0], window_end=window[1],
                     last_full_sync_at=timezone.now(),
                 )
-        _after_page(subscription, items)
+        _after_page(source, items)
         if last:
-            subscription.sync_token = page.get("nextSyncToken", "")
-            subscription.window_start, subscription.window_end = window
+            source.sync_token = page.get("nextSyncToken", "")
+            source.window_start, source.window_end = window
             return
         page_token = page["nextPageToken"]
 
 
-def _incremental_sync(*, subscription, gateway, outcome):
-    window = (subscription.window_start, subscription.window_end)
-    cipher = cipher_for_writes(subscription.organization)
+def _incremental_sync(*, source, gateway, outcome):
+    window = (source.window_start, source.window_end)
+    cipher = cipher_for_writes(source.organization)
     page_token = None
     while True:
-        page = _list_page(gateway, subscription, outcome, syncToken=subscription.sync_token, pageToken=page_token)
+        page = _list_page(gateway, source, outcome, syncToken=source.sync_token, pageToken=page_token)
         outcome.pages += 1
         zone = _zone(page.get("timeZone"))
         items = page.get("items") or []
         last = not page.get("nextPageToken")
         with transaction.atomic():
-            _apply_page(subscription=subscription, items=items, zone=zone, cipher=cipher, window=window,
+            _apply_page(source=source, items=items, zone=zone, cipher=cipher, window=window,
                         outcome=outcome)
             if last:
-                CalendarSubscription.objects.filter(pk=subscription.pk).update(
-                    sync_token=page.get("nextSyncToken", subscription.sync_token)
+                CalendarSource.objects.filter(pk=source.pk).update(
+                    sync_token=page.get("nextSyncToken", source.sync_token)
                 )
-        _after_page(subscription, items)
+        _after_page(source, items)
         if last:
-            subscription.sync_token = page.get("nextSyncToken", subscription.sync_token)
+            source.sync_token = page.get("nextSyncToken", source.sync_token)
             return
         page_token = page["nextPageToken"]
 
 
-def calendar_sync_once(*, subscription, gateway, now=None):
+def calendar_sync_once(*, source, gateway, now=None):
     """One pass: incremental when a token exists and the window has not slid, else full. Returns SyncOutcome.
 
     Raises the gateway's typed errors (except ``SyncTokenInvalid``, handled by a full resync) and
@@ -491,16 +501,16 @@ def calendar_sync_once(*, subscription, gateway, now=None):
     now = now or timezone.now()
     outcome = SyncOutcome()
     window = sync_window(now=now)
-    slid = subscription.window_start != window[0] or subscription.window_end != window[1]
-    if subscription.sync_token and not slid:
+    slid = source.window_start != window[0] or source.window_end != window[1]
+    if source.sync_token and not slid:
         try:
-            _incremental_sync(subscription=subscription, gateway=gateway, outcome=outcome)
+            _incremental_sync(source=source, gateway=gateway, outcome=outcome)
             return outcome
         except gerrors.SyncTokenInvalid:
-            logger.info("sync token of subscription %s invalidated (410): full resync", subscription.pk)
-            CalendarSubscription.objects.filter(pk=subscription.pk).update(sync_token="")
-            subscription.sync_token = ""
-    _full_sync(subscription=subscription, gateway=gateway, outcome=outcome, now=now)
+            logger.info("sync token of source %s invalidated (410): full resync", source.pk)
+            CalendarSource.objects.filter(pk=source.pk).update(sync_token="")
+            source.sync_token = ""
+    _full_sync(source=source, gateway=gateway, outcome=outcome, now=now)
     return outcome
 
 

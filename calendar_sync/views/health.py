@@ -8,7 +8,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from calendar_sync.models import CalendarSubscription, Channel
+from calendar_sync.models import CalendarSource, Channel
 from controlhub.errors import CATALOGUE
 from controlhub.views.base import OrgAdminRequiredMixin
 
@@ -29,9 +29,8 @@ def queue_depth():
 
 
 def _with_info(sub):
-    """Attach the catalogue entry (title and fix) of the error code that starts ``last_error``."""
-    code = sub.last_error.split(":", 1)[0].strip()
-    sub.error = CATALOGUE.get(code)
+    """Attach the catalogue entry (title and fix) of the source's error code."""
+    sub.error = CATALOGUE.get(sub.error_code)
     return sub
 
 
@@ -44,24 +43,24 @@ class SyncHealthView(OrgAdminRequiredMixin, TemplateView):
         # Behind: not synced for two safety polls (pushes AND the backstop missed it), or overdue by 5 minutes.
         stale = now - dt.timedelta(minutes=2 * settings.SYNC_SAFETY_POLL_MINUTES)
         overdue = now - dt.timedelta(minutes=5)
-        subs = self.org_queryset(CalendarSubscription).exclude(state=CalendarSubscription.State.STOPPED)
-        behind_q = Q(state=CalendarSubscription.State.ACTIVE) & (
+        subs = self.org_queryset(CalendarSource).exclude(state=CalendarSource.State.STOPPED)
+        behind_q = Q(state=CalendarSource.State.ACTIVE) & (
             Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=stale) | Q(next_sync_at__lt=overdue)
         )
-        failing = subs.filter(state=CalendarSubscription.State.FAILING)
+        failing = subs.filter(state=CalendarSource.State.FAILING)
         behind = subs.filter(behind_q)
         total = subs.count()
         ctx.update(
             total=total,
             failing_count=failing.count(),
             behind_count=behind.count(),
-            healthy_count=subs.filter(state=CalendarSubscription.State.ACTIVE).exclude(behind_q).count(),
+            healthy_count=subs.filter(state=CalendarSource.State.ACTIVE).exclude(behind_q).count(),
             last_sync=subs.aggregate(at=Max("last_synced_at"))["at"],
-            soonest_expiry=self.org_queryset(CalendarSubscription).filter(
+            soonest_expiry=self.org_queryset(CalendarSource).filter(
                 channels__state=Channel.State.ACTIVE, channels__expiration__isnull=False
             ).aggregate(at=Min("channels__expiration"))["at"],
             queue_depth=queue_depth(),
-            failing=[_with_info(sub) for sub in failing.select_related("person").order_by("-last_error_at")[
+            failing=[_with_info(sub) for sub in failing.order_by("-last_error_at")[
                 :FAILING_SHOWN]],
             now=now,
         )

@@ -27,6 +27,7 @@ from calendar_sync.services.device_tokens import device_token_create, device_tok
 from calendar_sync.services.presence import presence_refresh_if_stale
 from controlhub.errors import error_info
 from controlhub.models import Person
+from controlhub.services.person_calendar import person_calendar_source
 from controlhub.views.base import OrgAdminRequiredMixin, OrgMemberRequiredMixin
 
 
@@ -42,7 +43,7 @@ def _time_zone_options(selected):
 
 class _MeetingsBase(OrgMemberRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
-        # One query for person, organization, subscription and membership, instead of membership, organization
+        # One query for person, organization, source and membership, instead of membership, organization
         # and then the person: the membership check of the mixin reads the membership set here.
         self.linked_person = None
         if request.user.is_authenticated:
@@ -54,7 +55,7 @@ class _MeetingsBase(OrgMemberRequiredMixin):
 
     def setup_person(self, request):
         self.person = self.linked_person or sel.person_for_member(user=request.user, organization=self.organization)
-        self.subscription = sel.subscription_of(self.person) if self.person else None
+        self.source = sel.source_of(self.person) if self.person else None
         self.show_past = request.GET.get("past") == "1"
         try:
             self.limit = max(1, min(int(request.GET.get("limit", sel.PAGE_ROWS)), sel.MAX_ROWS))
@@ -71,20 +72,20 @@ class _MeetingsBase(OrgMemberRequiredMixin):
         if self.person is None:
             return None
         return sel.meetings_etag(
-            person=self.person, subscription=self.subscription, window=self.window, now=self.now,
+            person=self.person, source=self.source, window=self.window, now=self.now,
             variant=f"partial:{self.limit}:{get_language()}",
         )
 
     def list_context(self):
-        person, subscription, window, now = self.person, self.subscription, self.window, self.now
-        ctx = {"person": person, "subscription": subscription, "window": window, "show_past": self.show_past}
+        person, source, window, now = self.person, self.source, self.window, self.now
+        ctx = {"person": person, "source": source, "window": window, "show_past": self.show_past}
         if person is None:
             ctx["empty_reason"] = "no_person"
             return ctx
-        self.read = read = sel.meetings_read(person=person, subscription=subscription, window=window,
+        self.read = read = sel.meetings_read(person=person, source=source, window=window,
                                              limit=self.limit)
         presence = sel.presence_for(person, read, now)
-        stale = sel.subscription_is_stale(subscription, now=now) if subscription else False
+        stale = sel.source_is_stale(source, now=now) if source else False
         ctx.update(
             days_html=rows_html(sel.group_by_day(read.entries, window), window.zone),
             more_url=_more_url(self.show_past, self.limit) if read.truncated else "",
@@ -92,15 +93,15 @@ class _MeetingsBase(OrgMemberRequiredMixin):
             presence=presence,
             presence_until=_local(presence.end, window.zone) if presence.out_of_office and presence.end else "",
             stale=stale,
-            stale_since=_local(subscription.last_synced_at, window.zone) if stale and subscription.last_synced_at
+            stale_since=_local(source.last_synced_at, window.zone) if stale and source.last_synced_at
             else "",
-            subscription_failing=bool(subscription and subscription.state == subscription.State.FAILING),
+            subscription_failing=bool(source and source.state == source.State.FAILING),
         )
         if person.calendar_state != Person.CalendarState.ACTIVATED:
             ctx["empty_reason"] = "not_activated"
             ctx["error"] = error_info(person.error_code) if person.error_code else None
         elif not read.entries:
-            ctx["empty_reason"] = "no_subscription" if subscription is None else "no_meetings"
+            ctx["empty_reason"] = "no_subscription" if source is None else "no_meetings"
         return ctx
 
 
@@ -244,7 +245,7 @@ class DeviceTokensView(OrgAdminRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["tokens"] = self.org_queryset(DeviceToken).select_related("person", "created_by").order_by(
+        ctx["tokens"] = self.org_queryset(DeviceToken).select_related("source", "created_by").order_by(
             "revoked_at", "-created_at"
         )
         ctx.setdefault("form", DeviceTokenForm(organization=self.organization))
@@ -255,9 +256,9 @@ class DeviceTokensView(OrgAdminRequiredMixin, TemplateView):
         form = DeviceTokenForm(request.POST, organization=self.organization)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
+        source = person_calendar_source(person=form.cleaned_data["person"], active=False)
         token, raw = device_token_create(
-            organization=self.organization, person=form.cleaned_data["person"], name=form.cleaned_data["name"],
-            actor=request.user,
+            organization=self.organization, source=source, name=form.cleaned_data["name"], actor=request.user,
         )
         request.session["device_token_once"] = {"id": token.pk, "raw": raw, "name": token.name}
         return redirect("device_tokens")

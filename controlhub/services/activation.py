@@ -12,7 +12,7 @@ Every transition is a function here and writes a ``PersonHistory`` entry (who, w
 - transient failures are retried with backoff (``next_retry_at``), then become an error after
   ``MAX_ATTEMPTS``; permanent failures wait for the admin (Reactivate);
 - only activated people's calendars are ever accessed: the sync engine is started on success
-  (``calendar_sync.tasks.subscription_start``) and stopped, its data purged, on deactivation.
+  (``calendar_sync.tasks.source_start``) and stopped, its data purged, on deactivation.
 
 Google calls per validation: 1 token request (both scopes at once) + ``settings.list`` (one call returns both
 ``locale`` and ``timezone``, instead of two ``settings.get``) + ``events.list``; the two Calendar calls reuse
@@ -30,7 +30,7 @@ from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
 from controlhub.errors import error_info
 from controlhub.models import BulkJob, Domain, Organization, Person, PersonHistory
-from controlhub.services import tenant_boundary
+from controlhub.services import person_calendar, tenant_boundary
 from controlhub.services.orgs import audit_record
 from controlhub.services.tenant_boundary import TenantBoundary
 
@@ -45,8 +45,8 @@ STALE_PENDING_AFTER = dt.timedelta(minutes=15)
 BULK_CHUNK = 500
 
 VALIDATE_TASK = "controlhub.tasks.people.person_validate"
-SUBSCRIPTION_START_TASK = "calendar_sync.tasks.subscription_start"
-SUBSCRIPTION_STOP_TASK = "calendar_sync.tasks.subscription_stop"
+SOURCE_START_TASK = "controlhub.tasks.people.person_calendar_start"
+SOURCE_STOP_TASK = "controlhub.tasks.people.person_calendar_stop"
 
 State = Person.CalendarState
 
@@ -186,8 +186,9 @@ def person_deactivate(*, person, actor=None):
     _set_state(person, State.OFF, error_code="", error_detail="", activation_attempts=0, next_retry_at=None)
     _history(person, MSG_DISABLED, actor=actor)
     audit_record(organization=person.organization, actor=actor, action="person.deactivate", target=person)
-    # Stop even if not (yet) activated: a validation racing with this call may have started a subscription.
-    _enqueue(SUBSCRIPTION_STOP_TASK, person.pk)
+    # Stop even if not (yet) activated: a validation racing with this call may have started a source.
+    person_calendar.person_calendars_disable(person_ids=[person.pk])
+    _enqueue(SOURCE_STOP_TASK, person.pk)
     logger.info("person %s deactivated (was activated: %s)", person.pk, was_activated)
     return person
 
@@ -291,7 +292,7 @@ def _finish(person, state, *, code="", detail="", attempts=0, **fields):
             return Person.objects.filter(pk=person.pk).values_list("calendar_state", flat=True).first()
         if state == State.ACTIVATED:
             _history(person, MSG_ACTIVATED)
-            _enqueue(SUBSCRIPTION_START_TASK, person.pk)
+            _enqueue(SOURCE_START_TASK, person.pk)
         else:
             _history(person, f"Error: {code}", code=code)
     return state
@@ -409,7 +410,8 @@ def _bulk_chunk(job, org, chunk, target_states, facts, actor):
         )
         history = [PersonHistory(person_id=pk, at=now, actor=actor, message=MSG_DISABLED) for pk in pks]
         PersonHistory.objects.bulk_create(history)
-        _enqueue_many(SUBSCRIPTION_STOP_TASK, pks)
+        person_calendar.person_calendars_disable(person_ids=pks)
+        _enqueue_many(SOURCE_STOP_TASK, pks)
         counts["off"] = len(pks)
         return counts
 

@@ -35,3 +35,15 @@ def invitation_send(person_id, base_url=""):
     from controlhub.services import invitations
 
     invitations.invitation_send(person_id=person_id, base_url=base_url)
+
+
+def person_calendar_start(person_id):
+    from controlhub.services import person_calendar
+
+    person_calendar.person_calendar_start(person_id=person_id)
+
+
+def person_calendar_stop(person_id):
+    from controlhub.services import person_calendar
+
+    person_calendar.person_calendar_stop(person_id=person_id)

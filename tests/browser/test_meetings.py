@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from calendar_sync.models import Meeting
 from tests.browser.helpers import sign_in
-from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def me(org, plain_user):
     person = make_person(org, plain_user.email, user=plain_user, name="Uma Park", google_time_zone="Europe/Paris",
                          ooo_checked_at=timezone.now())
-    return make_subscription(person)
+    return make_source(person)
 
 
 def local(day, hour, minute, zone):
@@ -134,7 +134,7 @@ def test_calendar_change_appears_without_reload(page, live_server, me, plain_use
     expect(row(page, "Existing meeting")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
     make_meeting(me, title="Just added by the sync", start=timezone.now() + timedelta(hours=3))
-    assert Meeting.objects.filter(subscription=me).count() == 2
+    assert Meeting.objects.filter(source=me).count() == 2
     page.clock.fast_forward("00:11")
     expect(row(page, "Just added by the sync")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True
@@ -148,7 +148,7 @@ def test_keyword_in_the_list_with_exactly_one_patch(page, live_server, org, plai
     google = google_tenant
     google.user("user@acme.test", locale="en", time_zone="Europe/Paris")
     person = make_person(org, plain_user.email, user=plain_user, ooo_checked_at=timezone.now())
-    sub = make_subscription(person)
+    sub = make_source(person)
     start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0, second=0)
     google.create_event("user@acme.test", {"summary": "Kickoff", "location": "@webex",
                                            "start": {"dateTime": start.isoformat()},
@@ -157,7 +157,7 @@ def test_keyword_in_the_list_with_exactly_one_patch(page, live_server, org, plai
     gw = org_gateway(org)
     for _ in range(3):
         sub.refresh_from_db()
-        sync.calendar_sync_once(subscription=sub, gateway=gw)
+        sync.calendar_sync_once(source=sub, gateway=gw)
     assert len([r for r in google.requests(since)["requests"] if r["method"] == "PATCH"]) == 1
     sign_in(page, live_server, plain_user.email, next_path="/meetings/", lands_on="/meetings/")
     kickoff = row(page, "Kickoff")

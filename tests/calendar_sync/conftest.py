@@ -42,7 +42,7 @@ def google_truth(google, email):
 
 def mirror(person):
     """{event id: title} of our decrypted rows for ``person``."""
-    rows = Meeting.objects.filter(subscription__person=person)
+    rows = Meeting.objects.filter(source__person=person)
     return {m.google_event_id: decrypt_fields(person.organization, m, ("title",))["title"] for m in rows}
 
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from calendar_sync.services import meetings_list as sel
 from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
-from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+from controlhub.services.person_calendar import person_calendar_source
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/meetings"
@@ -24,12 +25,12 @@ def one_minute(monkeypatch):
 @pytest.fixture
 def room(org):
     person = make_person(org, "room4@acme.test", name="Room 4", google_time_zone="Asia/Seoul")
-    return make_subscription(person)
+    return make_source(person)
 
 
 @pytest.fixture
 def token(org, room, admin_user):
-    return device_token_create(organization=org, person=room.person, name="Room 4 display", actor=admin_user)[1]
+    return device_token_create(organization=org, source=person_calendar_source(person=room.person, active=False), name="Room 4 display", actor=admin_user)[1]
 
 
 def auth(raw):
@@ -86,7 +87,7 @@ def test_etag_304_decrypts_nothing(client, room, token, monkeypatch, django_asse
         raise AssertionError("the 304 path must not decrypt")
 
     monkeypatch.setattr(DataCipher, "decrypt", forbidden)
-    with django_assert_max_num_queries(1):  # token (+ person, org, subscription): the ETag needs nothing more
+    with django_assert_max_num_queries(1):  # token (+ person, org, source): the ETag needs nothing more
         not_modified = client.get(URL, HTTP_IF_NONE_MATCH=etag, **auth(token))
     assert not_modified.status_code == 304 and not_modified["ETag"] == etag
     monkeypatch.undo()
@@ -114,7 +115,7 @@ def test_rejects_missing_bad_and_revoked_tokens(client, org, room, token):
 
 
 def test_session_gets_the_same_json(client, org, plain_user):
-    sub = make_subscription(make_person(org, plain_user.email, user=plain_user))
+    sub = make_source(make_person(org, plain_user.email, user=plain_user))
     make_meeting(sub, title="Via session")
     client.force_login(plain_user)
     data = client.get(URL).json()

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSubscription, Channel, Meeting
-from calendar_sync.services.subscriptions import subscription_run, subscription_start, subscription_stop
+from calendar_sync.models import CalendarSource, Channel, Meeting
+from calendar_sync.services.sources import source_run
+from controlhub.services.person_calendar import person_calendar_start, person_calendar_stop
 from tests.calendar_sync.conftest import assert_mirrors, event_at, mirror, soon
 from tests.conftest import wait_until
 
@@ -20,24 +21,24 @@ def pushed(settings, live_server, google, activated):
     settings.CHANNEL_TTL_SECONDS = 3600
     settings.CHANNEL_RENEW_BEFORE_SECONDS = 600
     ana = activated("ana@acme.test")
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     return ana
 
 
 def run_at(person, seconds_ahead):
-    sub = CalendarSubscription.objects.get(person=person)
-    return subscription_run(subscription_id=sub.pk, now=timezone.now() + dt.timedelta(seconds=seconds_ahead))
+    sub = CalendarSource.objects.get(person=person)
+    return source_run(source_id=sub.pk, now=timezone.now() + dt.timedelta(seconds=seconds_ahead))
 
 
 def test_channel_renewed_before_expiry_with_overlap(google, pushed):
     ana = pushed
-    old = Channel.objects.get(subscription__person=ana, state="active")
-    sub = CalendarSubscription.objects.get(person=ana)
+    old = Channel.objects.get(source__person=ana, state="active")
+    sub = CalendarSource.objects.get(person=ana)
     # Due again at the safety poll or the renewal time, whichever comes first.
     assert sub.next_sync_at <= old.expiration - dt.timedelta(seconds=600)
     google.advance_clock(3100)
     run_at(ana, 3100)
-    new = Channel.objects.get(subscription__person=ana, state="active")
+    new = Channel.objects.get(source__person=ana, state="active")
     assert new.pk != old.pk and Channel.objects.get(pk=old.pk).state == "stopped"
     assert [c["id"] for c in google.channels()["channels"]] == [new.channel_id]
     google.advance_clock(600)  # the old channel would have expired now; the new one carries on
@@ -61,15 +62,15 @@ def test_expired_channel_is_replaced_and_missed_changes_caught_up(google, pushed
 def test_deactivation_stops_channels_purges_and_ignores_late_pushes(google, pushed):
     ana = pushed
     google.create_event(ana.email, event_at("Secret", soon()))
-    wait_until(lambda: Meeting.objects.filter(subscription__person=ana).exists(), message="synced")
-    channel = Channel.objects.get(subscription__person=ana, state="active")
-    subscription_stop(person_id=ana.pk)
+    wait_until(lambda: Meeting.objects.filter(source__person=ana).exists(), message="synced")
+    channel = Channel.objects.get(source__person=ana, state="active")
+    person_calendar_stop(person_id=ana.pk)
     assert google.channels()["channels"] == []
-    assert not Meeting.objects.filter(subscription__person=ana).exists()
-    assert CalendarSubscription.objects.get(person=ana).state == "stopped"
+    assert not Meeting.objects.filter(source__person=ana).exists()
+    assert CalendarSource.objects.get(person=ana).state == "stopped"
     response = Client().post("/google/notifications", headers={
         "X-Goog-Channel-ID": channel.channel_id, "X-Goog-Resource-ID": channel.resource_id,
         "X-Goog-Resource-State": "exists", "X-Goog-Channel-Token": channel.token})
     assert response.status_code == 200
-    sub = CalendarSubscription.objects.get(person=ana)
+    sub = CalendarSource.objects.get(person=ana)
     assert sub.next_sync_at is None and not Meeting.objects.exists()

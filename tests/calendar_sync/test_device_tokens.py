@@ -3,9 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from calendar_sync.models import DeviceToken
+from calendar_sync.models import CalendarSource, DeviceToken
 from calendar_sync.services.device_tokens import device_token_authenticate, token_hash
 from controlhub.models import AuditEvent
+from controlhub.services.person_calendar import person_calendar_source
 from tests.calendar_sync.test_meetings_support import make_person
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def test_create_shows_once_and_stores_only_a_hash(admin_client, org):
     raw = page[start: page.index("</code>", start)]
     assert raw.startswith("chd_") and token.token_hash == token_hash(raw) and raw not in token.prefix
     assert raw not in admin_client.get(reverse("device_tokens")).content.decode()  # only once
-    assert device_token_authenticate(raw).person == person
+    assert device_token_authenticate(raw).source.person == person
     assert AuditEvent.objects.filter(action="device_token.create").exists()
     assert raw not in str(AuditEvent.objects.get(action="device_token.create").detail)
 
@@ -70,25 +71,27 @@ def test_authenticate_loads_what_the_orm_loads_in_one_query(org, django_assert_n
     from django.utils import timezone
 
     from calendar_sync.services.device_tokens import device_token_create
-    from tests.calendar_sync.test_meetings_support import make_subscription
+    from tests.calendar_sync.test_meetings_support import make_source
 
-    with_sub = make_subscription(make_person(org, "room4@acme.test", time_zone="Asia/Seoul",
-                                             ooo_start=timezone.now() - timedelta(hours=1)))
-    without_sub = make_person(org, "room5@acme.test")
-    for person in (with_sub.person, without_sub):
-        raw = device_token_create(organization=org, person=person, name=person.email)[1]
+    with_sub = make_source(make_person(org, "room4@acme.test", time_zone="Asia/Seoul",
+                                       ooo_start=timezone.now() - timedelta(hours=1)))
+    room = CalendarSource.objects.create(organization=org, kind=CalendarSource.Kind.ROOM,
+                                         calendar_id="room5@resource.calendar.google.com",
+                                         subject="admin@acme.test", name="Room 5")
+    for source in (with_sub, room):
+        raw = device_token_create(organization=org, source=source, name=source.name)[1]
         device_token_authenticate(raw)  # last_used_at written
         with django_assert_num_queries(1):
             token = device_token_authenticate(raw)
         expected = DeviceToken.objects.select_related(
-            "person", "person__organization", "person__subscription").get(token_hash=token_hash(raw))
+            "source", "source__organization", "source__person").get(token_hash=token_hash(raw))
         assert _fields(token) == _fields(expected) and token.last_used_at.tzinfo is not None
-        assert _fields(token.person) == _fields(expected.person)
-        assert _fields(token.person.organization) == _fields(expected.person.organization)
-        if person == without_sub:
-            assert not hasattr(token.person, "subscription")
+        assert _fields(token.source) == _fields(expected.source)
+        assert _fields(token.source.organization) == _fields(expected.source.organization)
+        if source == room:
+            assert not hasattr(token.source, "person")
         else:
-            assert _fields(token.person.subscription) == _fields(with_sub)
+            assert _fields(token.source.person) == _fields(expected.source.person)
 
 
 def test_revocation_is_immediate_and_last_used_is_written_once_a_minute(org, django_assert_num_queries):
@@ -98,7 +101,7 @@ def test_revocation_is_immediate_and_last_used_is_written_once_a_minute(org, dja
 
     from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
 
-    token, raw = device_token_create(organization=org, person=make_person(org, "room4@acme.test"), name="Room 4")
+    token, raw = device_token_create(organization=org, source=person_calendar_source(person=make_person(org, "room4@acme.test"), active=False), name="Room 4")
     now = timezone.now()
     with django_assert_num_queries(2):  # the token, then last_used_at
         assert device_token_authenticate(raw, now=now).last_used_at == now

@@ -9,7 +9,7 @@ from django_q.models import OrmQ, Task
 from calendar_sync.crypto import DecryptionError
 from calendar_sync.meeting_crypto import decrypt_field
 from calendar_sync.models import Meeting
-from calendar_sync.services.subscriptions import subscription_start
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import event_at, soon
 
 pytestmark = pytest.mark.django_db
@@ -43,9 +43,9 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         attendees=[{"email": SECRETS[2], "displayName": SECRETS[5]}]))
     from django_q.tasks import async_task
 
-    async_task("calendar_sync.tasks.subscription_start", ana.pk)  # as activation enqueues it (runs inline)
+    async_task("controlhub.tasks.people.person_calendar_start", ana.pk)  # as activation enqueues it (runs inline)
     assert Meeting.objects.count() == 1
-    assert subscription_start(person_id=ana.pk) is not None
+    assert person_calendar_start(person_id=ana.pk) is not None
 
     dump = dump_database()
     for secret in SECRETS:
@@ -53,7 +53,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         assert secret.encode().hex() not in dump.lower()
     queued = [repr((t.func, t.args, t.kwargs, t.result)) for t in Task.objects.all()]
     queued += [str(q.payload) for q in OrmQ.objects.all()]
-    assert Task.objects.filter(func="calendar_sync.tasks.subscription_start").exists()
+    assert Task.objects.filter(func="controlhub.tasks.people.person_calendar_start").exists()
     for secret in SECRETS:
         assert not any(secret in text for text in queued)
 
@@ -63,7 +63,7 @@ def test_moved_ciphertext_and_wrong_key_fail_loudly(google, activated, settings)
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("One", soon()))
     google.create_event(ana.email, event_at("Two", soon(3)))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     one, two = Meeting.objects.order_by("start")
     assert decrypt_field(ana.organization, one, "title") == "One"
     two.title_enc = one.title_enc  # copied to another row

@@ -8,7 +8,7 @@ from calendar_sync.models import KeywordMeeting
 from calendar_sync.services import keywords
 from calendar_sync.services.keywords import JOIN_BLOCK_START, MARKER_EVENT, MARKER_MEETING, process_events
 from controlhub.services.google_connection import org_gateway
-from tests.calendar_sync.test_meetings_support import make_person, make_subscription
+from tests.calendar_sync.test_meetings_support import make_person, make_source
 
 pytestmark = pytest.mark.django_db
 
@@ -21,19 +21,19 @@ def _when(hours=24, minutes=60):
 @pytest.fixture
 def ana(org, google_tenant):
     person = make_person(org, "ana@acme.test", google_locale="fr", google_time_zone="Europe/Paris")
-    return make_subscription(person)
+    return make_source(person)
 
 
 @pytest.fixture
 def bo(org, google_tenant):
     person = make_person(org, "bo@acme.test", google_locale="ko", google_time_zone="Asia/Seoul")
-    return make_subscription(person)
+    return make_source(person)
 
 
 @pytest.fixture
 def en_user(org, google_tenant):
     google_tenant.user("eli@acme.test", locale="en", time_zone="America/New_York")
-    return make_subscription(make_person(org, "eli@acme.test", google_locale="en"))
+    return make_source(make_person(org, "eli@acme.test", google_locale="en"))
 
 
 def create(google, email, **fields):
@@ -54,7 +54,7 @@ def patches(google, since=0):
 def run(sub, google, email, event_id, times=1):
     total = 0
     for _ in range(times):
-        total += process_events(subscription=sub, events=[fetch(sub.organization, email, event_id)])
+        total += process_events(source=sub, events=[fetch(sub.organization, email, event_id)])
     return total
 
 
@@ -64,7 +64,7 @@ def test_webex_exactly_once(en_user, google):
     assert run(en_user, google, "eli@acme.test", event["id"], times=4) == 1
     assert len(patches(google, since)) == 1
     after = fetch(en_user.organization, "eli@acme.test", event["id"])
-    km = KeywordMeeting.objects.get(subscription=en_user, google_event_id=event["id"])
+    km = KeywordMeeting.objects.get(source=en_user, google_event_id=event["id"])
     assert km.state == KeywordMeeting.State.ACTIVE and km.keyword == "@webex"
     assert after["extendedProperties"]["private"] == {MARKER_MEETING: km.meeting_id, MARKER_EVENT: event["id"]}
     assert after["description"].count(JOIN_BLOCK_START) == 1
@@ -83,7 +83,7 @@ def test_keyword_replaced_by_join_url_stays_exactly_once(en_user, google):
     since = google.requests()["next"]
     assert run(en_user, google, "eli@acme.test", event["id"], times=3) == 1
     after = fetch(org, "eli@acme.test", event["id"])
-    km = KeywordMeeting.objects.get(subscription=en_user)
+    km = KeywordMeeting.objects.get(source=en_user)
     assert after["location"] == f"https://calendarhub.webex.com/meet/{km.meeting_id}"
     assert after["description"].startswith("Agenda: budget\n\n")
     assert len(patches(google, since)) == 1
@@ -96,7 +96,7 @@ def test_meet_uses_personal_room(en_user, google):
     after = fetch(en_user.organization, "eli@acme.test", event["id"])
     assert "https://calendarhub.webex.com/meet/eli" in after["description"]
     assert "personal room" in after["description"]
-    assert KeywordMeeting.objects.get(subscription=en_user).keyword == "@meet"
+    assert KeywordMeeting.objects.get(source=en_user).keyword == "@meet"
 
 
 def test_keyword_needs_a_whole_word(en_user, google):
@@ -127,7 +127,7 @@ def test_copied_event_gets_its_own_meeting(en_user, google):
     since = google.requests()["next"]
     assert run(en_user, google, "eli@acme.test", copy["id"], times=3) == 1
     assert len(patches(google, since)) == 1
-    kms = {km.google_event_id: km for km in KeywordMeeting.objects.filter(subscription=en_user)}
+    kms = {km.google_event_id: km for km in KeywordMeeting.objects.filter(source=en_user)}
     assert set(kms) == {event["id"], copy["id"]}
     assert kms[event["id"]].meeting_id != kms[copy["id"]].meeting_id
     copied = fetch(en_user.organization, "eli@acme.test", copy["id"])
@@ -154,12 +154,12 @@ def test_one_instance_of_a_series(en_user, google):
     gw.event_patch("eli@acme.test", target["id"], {"location": "@webex"})
     since = google.requests()["next"]
     fresh = gw.events_list("eli@acme.test", singleEvents=True, timeMin=datetime.now(UTC).isoformat())["items"]
-    assert process_events(subscription=en_user, events=fresh) == 1
-    assert process_events(subscription=en_user, events=gw.events_list(
+    assert process_events(source=en_user, events=fresh) == 1
+    assert process_events(source=en_user, events=gw.events_list(
         "eli@acme.test", singleEvents=True, timeMin=datetime.now(UTC).isoformat())["items"]) == 0
     [patch] = patches(google, since)
     assert target["id"] in patch["path"]
-    km = KeywordMeeting.objects.get(subscription=en_user)
+    km = KeywordMeeting.objects.get(source=en_user)
     assert km.google_event_id == target["id"]
     others = [gw.event_get("eli@acme.test", i["id"]) for i in instances if i["id"] != target["id"]]
     assert all(JOIN_BLOCK_START not in (o.get("description") or "") for o in others)
@@ -168,7 +168,7 @@ def test_one_instance_of_a_series(en_user, google):
 def test_time_change_moves_the_meeting(en_user, google):
     event = create(google, "eli@acme.test", location="@webex")
     run(en_user, google, "eli@acme.test", event["id"])
-    km = KeywordMeeting.objects.get(subscription=en_user)
+    km = KeywordMeeting.objects.get(source=en_user)
     new_start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=3)
     google.patch_event("eli@acme.test", event["id"], {
         "start": {"dateTime": new_start.isoformat()}, "end": {"dateTime": (new_start + timedelta(hours=2)).isoformat()},
@@ -176,7 +176,7 @@ def test_time_change_moves_the_meeting(en_user, google):
     since = google.requests()["next"]
     assert run(en_user, google, "eli@acme.test", event["id"], times=2) == 0
     assert patches(google, since) == []
-    moved = KeywordMeeting.objects.get(subscription=en_user)
+    moved = KeywordMeeting.objects.get(source=en_user)
     assert moved.meeting_id == km.meeting_id
     assert moved.start == new_start and moved.end == new_start + timedelta(hours=2)
     assert KeywordMeeting.objects.count() == 1
@@ -193,7 +193,7 @@ def test_keyword_removed_releases_and_cleans_description(en_user, google):
     after = fetch(en_user.organization, "eli@acme.test", event["id"])
     assert after["description"] == "Agenda"
     assert MARKER_MEETING not in ((after.get("extendedProperties") or {}).get("private") or {})
-    assert KeywordMeeting.objects.get(subscription=en_user).state == KeywordMeeting.State.RELEASED
+    assert KeywordMeeting.objects.get(source=en_user).state == KeywordMeeting.State.RELEASED
 
 
 def test_keyword_added_back_after_release(en_user, google):
@@ -203,7 +203,7 @@ def test_keyword_added_back_after_release(en_user, google):
     run(en_user, google, "eli@acme.test", event["id"])
     google.patch_event("eli@acme.test", event["id"], {"location": "@webex"})
     assert run(en_user, google, "eli@acme.test", event["id"], times=2) == 1
-    assert KeywordMeeting.objects.get(subscription=en_user).state == KeywordMeeting.State.ACTIVE
+    assert KeywordMeeting.objects.get(source=en_user).state == KeywordMeeting.State.ACTIVE
     assert fetch(en_user.organization, "eli@acme.test", event["id"])["description"].count(JOIN_BLOCK_START) == 1
 
 
@@ -213,9 +213,9 @@ def test_event_deleted_releases(en_user, google):
     google.delete_event("eli@acme.test", event["id"])
     since = google.requests()["next"]
     cancelled = org_gateway(en_user.organization).events_list("eli@acme.test", showDeleted=True)["items"]
-    assert process_events(subscription=en_user, events=cancelled) == 0
+    assert process_events(source=en_user, events=cancelled) == 0
     assert patches(google, since) == []
-    assert KeywordMeeting.objects.get(subscription=en_user).state == KeywordMeeting.State.RELEASED
+    assert KeywordMeeting.objects.get(source=en_user).state == KeywordMeeting.State.RELEASED
 
 
 def test_concurrent_edit_is_not_overwritten(en_user, google):
@@ -224,7 +224,7 @@ def test_concurrent_edit_is_not_overwritten(en_user, google):
     # The user edits the event after we read it and before we patch it.
     google.patch_event("eli@acme.test", event["id"], {"summary": "Planning (moved room)", "description": "v2"})
     since = google.requests()["next"]
-    assert process_events(subscription=en_user, events=[stale]) == 1
+    assert process_events(source=en_user, events=[stale]) == 1
     statuses = [r["status"] for r in patches(google, since)]
     assert statuses == [412, 200]
     after = fetch(en_user.organization, "eli@acme.test", event["id"])
@@ -239,9 +239,9 @@ def test_attendee_copy_is_never_patched(org, en_user, ana, google):
     since = google.requests()["next"]
     attendee_copy = fetch(org, "ana@acme.test", event["id"])
     assert attendee_copy["organizer"]["email"] == "eli@acme.test"
-    assert process_events(subscription=ana, events=[attendee_copy]) == 0
+    assert process_events(source=ana, events=[attendee_copy]) == 0
     assert patches(google, since) == []
-    assert not KeywordMeeting.objects.filter(subscription=ana).exists()
+    assert not KeywordMeeting.objects.filter(source=ana).exists()
     assert run(en_user, google, "eli@acme.test", event["id"]) == 1
 
 
@@ -249,12 +249,12 @@ def test_transient_failure_is_retried_on_the_next_call(en_user, google):
     event = create(google, "eli@acme.test", location="@webex")
     google.fault(method="PATCH", path_regex=event["id"], status=500, count=10)
     assert run(en_user, google, "eli@acme.test", event["id"]) == 0
-    km = KeywordMeeting.objects.get(subscription=en_user)
+    km = KeywordMeeting.objects.get(source=en_user)
     assert km.patched_etag == ""
     google.clear_faults()
     # The next page of anything retries the pending event, with the same meeting.
-    assert process_events(subscription=en_user, events=[]) == 1
-    assert KeywordMeeting.objects.get(subscription=en_user).meeting_id == km.meeting_id
+    assert process_events(source=en_user, events=[]) == 1
+    assert KeywordMeeting.objects.get(source=en_user).meeting_id == km.meeting_id
     assert run(en_user, google, "eli@acme.test", event["id"], times=2) == 0
 
 
@@ -279,10 +279,10 @@ def test_end_to_end_through_the_sync_engine(en_user, google):
     gw = org_gateway(en_user.organization)
     for _ in range(3):  # first pass patches; later passes see our own change come back
         en_user.refresh_from_db()
-        sync.calendar_sync_once(subscription=en_user, gateway=gw)
+        sync.calendar_sync_once(source=en_user, gateway=gw)
     assert len(patches(google, since)) == 1
-    km = KeywordMeeting.objects.get(subscription=en_user, google_event_id=event["id"])
-    meeting = Meeting.objects.get(subscription=en_user, google_event_id=event["id"])
+    km = KeywordMeeting.objects.get(source=en_user, google_event_id=event["id"])
+    meeting = Meeting.objects.get(source=en_user, google_event_id=event["id"])
     assert decrypt_fields(en_user.organization, meeting, ("join_url",))["join_url"] == (
         f"https://calendarhub.webex.com/meet/{km.meeting_id}")
     assert meeting.join_provider == "webex"

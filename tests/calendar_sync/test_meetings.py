@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSubscription
+from calendar_sync.models import CalendarSource
 from calendar_sync.services import meetings_list as sel
 from controlhub.models import Person
-from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def user_client(client, plain_user):
 def me(org, plain_user):
     person = make_person(org, plain_user.email, user=plain_user, name="Uma User", google_time_zone="Europe/Paris",
                          ooo_checked_at=timezone.now())
-    return make_subscription(person)
+    return make_source(person)
 
 
 def test_lists_meetings_grouped_by_day_in_the_users_zone(user_client, me):
@@ -76,7 +76,7 @@ def test_time_zone_selector_saves_the_override(user_client, me):
 
 def test_person_matched_by_email_when_not_linked(org, user_client, plain_user):
     person = make_person(org, plain_user.email.upper(), ooo_checked_at=timezone.now())
-    make_meeting(make_subscription(person), title="Found by email")
+    make_meeting(make_source(person), title="Found by email")
     assert "Found by email" in user_client.get(reverse("meetings")).content.decode()
 
 
@@ -90,7 +90,7 @@ def test_empty_state_not_activated_with_reason(org, user_client, plain_user):
 
 def test_empty_states_no_person_and_no_meetings(org, user_client, plain_user):
     assert 'data-reason="no_person"' in user_client.get(reverse("meetings")).content.decode()
-    make_subscription(make_person(org, plain_user.email, user=plain_user, ooo_checked_at=timezone.now()))
+    make_source(make_person(org, plain_user.email, user=plain_user, ooo_checked_at=timezone.now()))
     assert 'data-reason="no_meetings"' in user_client.get(reverse("meetings")).content.decode()
 
 
@@ -100,7 +100,7 @@ def test_stale_note(user_client, me):
     html = user_client.get(reverse("meetings")).content.decode()
     assert 'id="stale-note"' in html and "Stale since" in html
     me.last_synced_at = timezone.now()
-    me.state = CalendarSubscription.State.FAILING
+    me.state = CalendarSource.State.FAILING
     me.save()
     assert "cannot reach your Google calendar" in user_client.get(reverse("meetings")).content.decode()
 
@@ -112,7 +112,7 @@ def test_cancelled_meetings_are_gone(user_client, me):
 
 def test_other_orgs_meetings_never_show(make_org, user_client, me):
     other, _ = make_org("Globex")
-    stranger = make_subscription(make_person(other, "x@globex.test"))
+    stranger = make_source(make_person(other, "x@globex.test"))
     make_meeting(stranger, title="Secret Globex plan")
     make_meeting(me, title="Mine")
     html = user_client.get(reverse("meetings")).content.decode()
@@ -135,7 +135,7 @@ def test_partial_etag_304_and_change(user_client, me):
 def test_constant_queries(user_client, me, django_assert_max_num_queries, count):
     for i in range(count):
         make_meeting(me, title=f"M{i}", start=timezone.now() + timedelta(hours=i + 1))
-    # session, user, person with organization + subscription + membership, meetings.
+    # session, user, person with organization + source + membership, meetings.
     with django_assert_max_num_queries(4):
         response = user_client.get(reverse("meetings"))
     assert response.content.decode().count('<li class="mtg') == count

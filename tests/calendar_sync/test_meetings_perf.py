@@ -11,7 +11,8 @@ from calendar_sync.crypto import DataCipher, DecryptionError
 from calendar_sync.meeting_crypto import TABLE, cipher_for_writes, row_key
 from calendar_sync.services import meetings_list as sel
 from calendar_sync.services.device_tokens import device_token_create
-from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+from controlhub.services.person_calendar import person_calendar_source, person_calendar_start
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/meetings"
@@ -28,7 +29,7 @@ def one_minute(monkeypatch):
 def me(org, plain_user):
     person = make_person(org, plain_user.email, user=plain_user, name="Uma User", google_time_zone="Europe/Paris",
                          ooo_checked_at=timezone.now())
-    return make_subscription(person)
+    return make_source(person)
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def user_client(client, plain_user):
 
 @pytest.fixture
 def bearer(org, me):
-    raw = device_token_create(organization=org, person=me.person, name="Display")[1]
+    raw = device_token_create(organization=org, source=person_calendar_source(person=me.person, active=False), name="Display")[1]
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
@@ -51,7 +52,7 @@ def seed(sub, count):
 @pytest.mark.parametrize("count", [3, 40])
 def test_page_and_partial_queries(user_client, me, count, django_assert_max_num_queries):
     seed(me, count)
-    # session, user, person (+ organization, subscription, membership), meetings
+    # session, user, person (+ organization, source, membership), meetings
     with django_assert_max_num_queries(4):
         page = user_client.get(reverse("meetings"))
     assert page.content.decode().count('<li class="mtg') == count
@@ -68,7 +69,7 @@ def test_page_and_partial_queries(user_client, me, count, django_assert_max_num_
 def test_token_api_queries(client, me, bearer, count, django_assert_max_num_queries):
     seed(me, count)
     client.get(API, **bearer)  # last_used_at written (at most once a minute)
-    with django_assert_max_num_queries(2):  # token (+ person, organization, subscription), meetings
+    with django_assert_max_num_queries(2):  # token (+ person, organization, source), meetings
         response = client.get(API, **bearer)
     assert len(response.json()["meetings"]) == count
     with django_assert_max_num_queries(1):  # the token query alone
@@ -153,21 +154,21 @@ def test_notify_service_worker_is_served_from_the_root(client):
 
 
 def test_a_sync_changes_the_etag_and_nothing_else_does(client, org, google, activated):
-    from calendar_sync.models import CalendarSubscription
-    from calendar_sync.services.subscriptions import subscription_run, subscription_start
+    from calendar_sync.models import CalendarSource
+    from calendar_sync.services.sources import source_run
     from tests.calendar_sync.conftest import event_at, soon
 
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("Budget review", soon()))
-    subscription_start(person_id=ana.pk)
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {device_token_create(organization=org, person=ana, name='d')[1]}"}
+    person_calendar_start(person_id=ana.pk)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {device_token_create(organization=org, source=person_calendar_source(person=ana, active=False), name='d')[1]}"}
     first = client.get(API, **headers)
     assert [m["title"] for m in first.json()["meetings"]] == ["Budget review"]
     etag = first["ETag"]
     assert client.get(API, HTTP_IF_NONE_MATCH=etag, **headers).status_code == 304  # no change: 304
     google.create_event(ana.email, event_at("Added in Google", soon(5)))
     assert client.get(API, HTTP_IF_NONE_MATCH=etag, **headers).status_code == 304  # not synced yet
-    subscription_run(subscription_id=CalendarSubscription.objects.get(person=ana).pk)
+    source_run(source_id=CalendarSource.objects.get(person=ana).pk)
     changed = client.get(API, HTTP_IF_NONE_MATCH=etag, **headers)
     assert changed.status_code == 200 and changed["ETag"] != etag
     assert [m["title"] for m in changed.json()["meetings"]] == ["Budget review", "Added in Google"]
@@ -177,7 +178,7 @@ def test_a_sync_changes_the_etag_and_nothing_else_does(client, org, google, acti
 def test_rows_committed_before_the_sync_ends_are_served_at_the_latest_when_it_ends(client, me, bearer):
     make_meeting(me, title="First")
     etag = client.get(API, **bearer)["ETag"]
-    # A sync run commits its pages, then stamps the subscription when it ends: polls in between may keep the
+    # A sync run commits its pages, then stamps the source when it ends: polls in between may keep the
     # old ETag (and the old rows), the first poll after the stamp gets the new list.
     make_meeting(me, title="Second", synced=False)
     assert client.get(API, HTTP_IF_NONE_MATCH=etag, **bearer).status_code == 304
@@ -196,7 +197,7 @@ def test_etag_inputs(org, me, monkeypatch):
             setattr(obj, name, value)
         window = sel.window_for(time_zone=person.effective_time_zone, now=changes.get("now", now),
                                 show_past=changes.get("past", False))
-        return sel.meetings_etag(person=person, subscription=me, window=window, now=changes.get("now", now),
+        return sel.meetings_etag(person=person, source=me, window=window, now=changes.get("now", now),
                                  variant=changes.get("variant", "api:100"))
 
     base = etag()
@@ -216,7 +217,7 @@ def test_etag_inputs(org, me, monkeypatch):
     ]:
         before = etag()
         assert etag(set=[(obj, name, value)]) != before, name
-    assert sel.meetings_etag(person=person, subscription=None, window=sel.window_for(time_zone="UTC", now=now),
+    assert sel.meetings_etag(person=person, source=None, window=sel.window_for(time_zone="UTC", now=now),
                              now=now).startswith('"')
 
 
@@ -239,7 +240,7 @@ def test_fast_json_is_the_reference_document(client, me, bearer):
     person = me.person
     now = timezone.now()
     window = sel.window_for(time_zone=person.effective_time_zone, now=now)
-    read = sel.meetings_read(person=person, subscription=me, window=window, limit=100)
+    read = sel.meetings_read(person=person, source=me, window=window, limit=100)
     presence = sel.presence_for(person, read, now)
     extra = {"calendar_state": "activated", "stale": False, "truncated": False}
     expected = json.dumps(sel.meetings_payload(person=person, window=window, read=read, presence=presence, now=now)
@@ -261,9 +262,9 @@ def test_person_of_user_loads_what_the_orm_loads_in_one_query(org, me, plain_use
 
     with django_assert_num_queries(1):
         person = sel.person_of_user(user=plain_user)
-    expected = Person.objects.select_related("organization", "subscription", "user__membership").get(user=plain_user)
+    expected = Person.objects.select_related("organization", "source", "user__membership").get(user=plain_user)
     assert fields(person) == fields(expected) and fields(person.organization) == fields(expected.organization)
-    assert fields(person.subscription) == fields(me) and fields(person.user) == fields(plain_user)
+    assert fields(person.source) == fields(me) and fields(person.user) == fields(plain_user)
     assert fields(person.user.membership) == fields(expected.user.membership)
     assert person.user.membership.organization is person.organization
     assert sel.person_of_user(user=admin_user) is None  # no person linked

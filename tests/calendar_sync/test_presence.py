@@ -13,7 +13,7 @@ from calendar_sync.services.presence import (
     vacation_period,
 )
 from controlhub.models import Person
-from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_subscription
+from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_future_vacation_is_stored_but_not_current(ana, google):
 
 
 def test_calendar_out_of_office_event(ana, google):
-    sub = make_subscription(ana)
+    sub = make_source(ana)
     make_meeting(sub, title="Away", event_type="outOfOffice", start=timezone.now() - timedelta(hours=1), minutes=240)
     presence = person_presence_refresh(person=ana)
     assert presence.out_of_office and presence.source == "calendar"

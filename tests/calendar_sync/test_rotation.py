@@ -7,9 +7,9 @@ from calendar_sync.crypto import DataCipher, MasterKeyring, aad_for
 from calendar_sync.meeting_crypto import decrypt_field
 from calendar_sync.models import Meeting
 from calendar_sync.services.rotation import org_key_rotate, org_rotation_pending
-from calendar_sync.services.subscriptions import subscription_start
 from controlhub.models import OrgDataKey
 from controlhub.services.keys import forget_ciphers, org_cipher
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import event_at, soon
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def synced(google, activated, settings):
     ana = activated("ana@acme.test")
     for i in range(7):
         google.create_event(ana.email, event_at(f"Meeting {i}", soon(i + 1)))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     return ana
 
 

@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSubscription, Meeting
-from calendar_sync.services.scheduler import subscriptions_claim_due, subscriptions_maintain
-from calendar_sync.services.subscriptions import subscription_start
+from calendar_sync.models import CalendarSource, Meeting
+from calendar_sync.services.scheduler import sources_claim_due, sources_maintain
 from controlhub.models import Person
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, mirror, soon
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +22,16 @@ def no_pushes(settings):
 def test_safety_poll_converges_when_pushes_are_lost(google, activated, no_pushes, settings,
                                                     django_capture_on_commit_callbacks):
     ana = activated("ana@acme.test")
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     ev = google.create_event(ana.email, event_at("Lost push", soon()))
     with django_capture_on_commit_callbacks(execute=True):
-        assert subscriptions_claim_due() == []  # not due yet
+        assert sources_claim_due() == []  # not due yet
     assert ev["id"] not in mirror(ana)
-    sub = CalendarSubscription.objects.get(person=ana)
+    sub = CalendarSource.objects.get(person=ana)
     assert sub.next_sync_at <= timezone.now() + dt.timedelta(minutes=settings.SYNC_SAFETY_POLL_MINUTES)
     later = timezone.now() + dt.timedelta(minutes=settings.SYNC_SAFETY_POLL_MINUTES, seconds=1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert subscriptions_claim_due(now=later) == [sub.pk]
+        assert sources_claim_due(now=later) == [sub.pk]
     assert_mirrors(google, ana)
 
 
@@ -39,42 +39,42 @@ def test_lease_left_by_a_killed_worker_is_reclaimed_without_duplicates(google, a
                                                                        django_capture_on_commit_callbacks):
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("Before the crash", soon()))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     google.create_event(ana.email, event_at("After the crash", soon(3)))
     now = timezone.now()
     # A worker claimed the row, started syncing and was killed: its lease is still live.
-    CalendarSubscription.objects.filter(person=ana).update(next_sync_at=now, queued_at=None,
+    CalendarSource.objects.filter(person=ana).update(next_sync_at=now, queued_at=None,
                                                            lease_until=now + dt.timedelta(seconds=120))
     with django_capture_on_commit_callbacks(execute=True):
-        assert subscriptions_claim_due(now=now) == []
+        assert sources_claim_due(now=now) == []
     # The lease expires: the scheduler claims the row again.
-    CalendarSubscription.objects.filter(person=ana).update(lease_until=now - dt.timedelta(seconds=1))
+    CalendarSource.objects.filter(person=ana).update(lease_until=now - dt.timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert len(subscriptions_claim_due(now=now)) == 1
+        assert len(sources_claim_due(now=now)) == 1
     truth = assert_mirrors(google, ana)
     assert len(truth) == 2 and Meeting.objects.count() == 2
-    sub = CalendarSubscription.objects.get(person=ana)
+    sub = CalendarSource.objects.get(person=ana)
     assert sub.lease_until is None and sub.queued_at is None
 
 
 def test_a_lost_queued_task_is_claimed_again(google, activated, no_pushes, django_capture_on_commit_callbacks):
     ana = activated("ana@acme.test")
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     now = timezone.now()
-    CalendarSubscription.objects.filter(person=ana).update(next_sync_at=now, queued_at=now)
+    CalendarSource.objects.filter(person=ana).update(next_sync_at=now, queued_at=now)
     with django_capture_on_commit_callbacks(execute=True):
-        assert subscriptions_claim_due(now=now) == []
-        assert len(subscriptions_claim_due(now=now + dt.timedelta(seconds=61))) == 1
+        assert sources_claim_due(now=now) == []
+        assert len(sources_claim_due(now=now + dt.timedelta(seconds=61))) == 1
 
 
 def test_maintenance_purges_old_and_deactivated_data(google, activated, no_pushes):
     ana, bo = activated("ana@acme.test"), activated("bo@acme.test")
     google.create_event(ana.email, event_at("Ana's", soon()))
     google.create_event(bo.email, event_at("Bo's", soon()))
-    subscription_start(person_id=ana.pk)
-    subscription_start(person_id=bo.pk)
+    person_calendar_start(person_id=ana.pk)
+    person_calendar_start(person_id=bo.pk)
     assert Meeting.objects.count() == 2
     Person.objects.filter(pk=bo.pk).update(calendar_state=Person.CalendarState.OFF)
     # Eight days later Ana's meeting has left the window.
-    result = subscriptions_maintain(now=timezone.now() + dt.timedelta(days=9))
+    result = sources_maintain(now=timezone.now() + dt.timedelta(days=9))
     assert result["purged"] == 2 and Meeting.objects.count() == 0

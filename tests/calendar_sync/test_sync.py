@@ -6,15 +6,16 @@ import pytest
 from django.utils import timezone
 
 from calendar_sync.meeting_crypto import decrypt_fields
-from calendar_sync.models import CalendarSubscription, Meeting
-from calendar_sync.services.subscriptions import subscription_run, subscription_start
+from calendar_sync.models import CalendarSource, Meeting
+from calendar_sync.services.sources import source_run
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, soon
 
 pytestmark = pytest.mark.django_db
 
 
 def sync(person):
-    return subscription_run(subscription_id=CalendarSubscription.objects.get(person=person).pk)
+    return source_run(source_id=CalendarSource.objects.get(person=person).pk)
 
 
 def test_full_then_incremental_create_move_rename_delete(google, activated):
@@ -23,7 +24,7 @@ def test_full_then_incremental_create_move_rename_delete(google, activated):
         {"email": "bo@acme.test", "displayName": "Bo", "responseStatus": "accepted"}],
         location="https://acme.webex.com/meet/ana"))
     b = google.create_event(ana.email, event_at("Standup", soon(26)))
-    outcome = subscription_start(person_id=ana.pk)
+    outcome = person_calendar_start(person_id=ana.pk)
     assert outcome.full and outcome.calls == 1
     assert_mirrors(google, ana)
     row = Meeting.objects.get(google_event_id=a["id"])
@@ -48,7 +49,7 @@ def test_recurring_series_with_moved_and_cancelled_instance(google, activated):
     first = soon(3)
     series = google.create_event(ana.email, event_at("Weekly", first, tz="Europe/Paris",
                                                      recurrence=["RRULE:FREQ=DAILY;COUNT=10"]))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     truth = assert_mirrors(google, ana)
     assert len(truth) == 10
     ids = sorted(truth)
@@ -80,7 +81,7 @@ def test_all_day_and_window_edges_in_several_time_zones(google, activated):
         google.create_event(ana.email, event_at(f"edge-end {tz}", end - dt.timedelta(minutes=30), tz=tz))
         google.create_event(ana.email, event_at(f"outside {tz}", start - dt.timedelta(hours=3), tz=tz))
         google.create_event(ana.email, event_at(f"after {tz}", end + dt.timedelta(minutes=1), tz=tz))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     truth = assert_mirrors(google, ana)
     titles = set(truth.values())
     assert "Holiday" in titles and not any(t.startswith(("outside", "after")) for t in titles)
@@ -98,7 +99,7 @@ def test_sync_token_invalidated_mid_life_resyncs_without_duplicates(google, acti
     ana = activated("ana@acme.test")
     a = google.create_event(ana.email, event_at("Keep", soon()))
     b = google.create_event(ana.email, event_at("Drop", soon(4)))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     google.delete_event(ana.email, b["id"])
     google.invalidate_sync_tokens(ana.email)
     google.patch_event(ana.email, a["id"], {"summary": "Keep (renamed)"})
@@ -113,7 +114,7 @@ def test_unchanged_events_are_skipped_by_etag(google, activated):
     ana = activated("ana@acme.test")
     for i in range(5):
         google.create_event(ana.email, event_at(f"E{i}", soon(i + 1)))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     google.invalidate_sync_tokens(ana.email)
     outcome = sync(ana)
     assert outcome.full and outcome.skipped == 5 and outcome.upserted == 0
@@ -124,16 +125,16 @@ def test_google_503_storm_backs_off_then_converges(google, activated, settings):
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("Storm", soon()))
     google.fault(path_regex="/events$", method="GET", status=503, count=100)
-    subscription_start(person_id=ana.pk)
-    sub = CalendarSubscription.objects.get(person=ana)
+    person_calendar_start(person_id=ana.pk)
+    sub = CalendarSource.objects.get(person=ana)
     assert sub.attempts == 1 and "google_unavailable" in sub.last_error
     assert sub.next_sync_at > timezone.now() and sub.lease_until is None
     for _ in range(6):
         sync(ana)
     sub.refresh_from_db()
-    assert sub.state == CalendarSubscription.State.FAILING and sub.attempts >= 4
+    assert sub.state == CalendarSource.State.FAILING and sub.attempts >= 4
     google.clear_faults()
     sync(ana)
     sub.refresh_from_db()
-    assert sub.state == CalendarSubscription.State.ACTIVE and sub.attempts == 0 and sub.last_error == ""
+    assert sub.state == CalendarSource.State.ACTIVE and sub.attempts == 0 and sub.last_error == ""
     assert_mirrors(google, ana)

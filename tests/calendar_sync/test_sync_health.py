@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSubscription
-from calendar_sync.services.subscriptions import subscription_start
 from controlhub.models import Person
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import event_at, soon
+from tests.calendar_sync.test_meetings_support import linked_source
 from tests.conftest import PASSWORD
 
 
@@ -19,7 +19,7 @@ def make_subs(org):
         ("failing", now - dt.timedelta(hours=1), "delegation_not_authorized: Client is unauthorized"),
     ]):
         person = Person.objects.create(organization=org, email=f"u{i}@acme.test", calendar_state="activated")
-        CalendarSubscription.objects.create(organization=org, person=person, calendar_id=person.email, state=state,
+        linked_source(person, organization=org, calendar_id=person.email, state=state,
                                             last_synced_at=synced, last_error=error, last_error_at=now,
                                             attempts=6 if error else 0, next_sync_at=now + dt.timedelta(minutes=9))
 
@@ -29,7 +29,7 @@ def test_counts_and_failing_list(admin_client, org, make_org):
     make_subs(org)
     other, _ = make_org("Other")
     p = Person.objects.create(organization=other, email="x@other.test", calendar_state="activated")
-    CalendarSubscription.objects.create(organization=other, person=p, calendar_id=p.email, state="failing",
+    linked_source(p, organization=other, calendar_id=p.email, state="failing",
                                         last_error="hidden from acme")
     html = admin_client.get("/sync/health/").content.decode()
     assert 'id="sync-healthy">2<' in html and 'id="sync-behind">1<' in html and 'id="sync-failing">1<' in html
@@ -50,7 +50,7 @@ def test_dashboard_card_screenshot(page, live_server, org, admin_user, google, a
     settings.WEBHOOK_BASE_URL = live_server.url
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("Planning", soon()))
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     make_subs(org)
     page.goto(live_server.url + "/accounts/login/")
     page.fill("input[name=username]", admin_user.email)

@@ -10,18 +10,19 @@ from calendar_sync.google.gateway import Gateway, RetryPolicy
 from calendar_sync.google.keys import parse_service_account_key
 from calendar_sync.joinlinks import extract_links
 from calendar_sync.meeting_crypto import cipher_for_writes, decrypt_fields
-from calendar_sync.models import CalendarSubscription, Meeting
+from calendar_sync.models import Meeting
 from calendar_sync.services import sync
 from controlhub.models import Person
+from tests.calendar_sync.test_meetings_support import linked_source
 
 pytestmark = pytest.mark.django_db
 
 PARIS = "Europe/Paris"
 
 
-def _subscription(org, email):
+def _source(org, email):
     person = Person.objects.create(organization=org, email=email, calendar_state=Person.CalendarState.ACTIVATED)
-    return CalendarSubscription.objects.create(organization=org, person=person, calendar_id=email)
+    return linked_source(person, organization=org, calendar_id=email)
 
 
 def _events():
@@ -54,50 +55,50 @@ def _events():
     ]
 
 
-def _stored(subscription):
+def _stored(source):
     """Every column as the database holds it (not as the ORM converts it), encrypted columns left out."""
     names = [f.column for f in Meeting._meta.concrete_fields
-             if f.column not in ("id", "subscription_id") and not f.column.endswith("_enc")]
+             if f.column not in ("id", "source_id") and not f.column.endswith("_enc")]
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(qn(n) for n in names)} FROM {qn(Meeting._meta.db_table)} "
-                       f"WHERE {qn('subscription_id')} = %s ORDER BY {qn('google_event_id')}", [subscription.pk])
+                       f"WHERE {qn('source_id')} = %s ORDER BY {qn('google_event_id')}", [source.pk])
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _apply(subscription, events, zone=PARIS):
+def _apply(source, events, zone=PARIS):
     outcome = sync.SyncOutcome()
-    sync._apply_page(subscription=subscription, items=events, zone=sync._zone(zone),
-                     cipher=cipher_for_writes(subscription.organization), window=sync.sync_window(),
+    sync._apply_page(source=source, items=events, zone=sync._zone(zone),
+                     cipher=cipher_for_writes(source.organization), window=sync.sync_window(),
                      outcome=outcome)
     return outcome
 
 
 def test_raw_upsert_stores_what_bulk_create_stored(org):
-    fast, orm = _subscription(org, "ana@acme.test"), _subscription(org, "bo@acme.test")
+    fast, orm = _source(org, "ana@acme.test"), _source(org, "bo@acme.test")
     events = _events()
     _apply(fast, events)
     cipher = cipher_for_writes(org)
-    synced_at = Meeting.objects.filter(subscription=fast).first().synced_at
+    synced_at = Meeting.objects.filter(source=fast).first().synced_at
     Meeting.objects.bulk_create(
-        [sync.meeting_from_event(subscription=orm, event=e, cipher=cipher, zone=sync._zone(PARIS),
+        [sync.meeting_from_event(source=orm, event=e, cipher=cipher, zone=sync._zone(PARIS),
                                  synced_at=synced_at) for e in events],
-        update_conflicts=True, unique_fields=["subscription", "google_event_id"], update_fields=sync.UPDATE_FIELDS,
+        update_conflicts=True, unique_fields=["source", "google_event_id"], update_fields=sync.UPDATE_FIELDS,
     )
     assert _stored(fast) == _stored(orm)
-    for fast_row in Meeting.objects.filter(subscription=fast):
-        orm_row = Meeting.objects.get(subscription=orm, google_event_id=fast_row.google_event_id)
+    for fast_row in Meeting.objects.filter(source=fast):
+        orm_row = Meeting.objects.get(source=orm, google_event_id=fast_row.google_event_id)
         for field in Meeting._meta.concrete_fields:
-            if field.attname not in ("id", "subscription_id") and not field.attname.endswith("_enc"):
+            if field.attname not in ("id", "source_id") and not field.attname.endswith("_enc"):
                 assert getattr(fast_row, field.attname) == getattr(orm_row, field.attname), field.attname
         assert decrypt_fields(org, fast_row) == decrypt_fields(org, orm_row)
 
 
 def test_raw_upsert_reads_back_through_the_orm(org):
-    sub = _subscription(org, "ana@acme.test")
+    sub = _source(org, "ana@acme.test")
     outcome = _apply(sub, _events())
     assert outcome.upserted == 3
-    timed = Meeting.objects.get(subscription=sub, google_event_id="timed_1")
+    timed = Meeting.objects.get(source=sub, google_event_id="timed_1")
     assert timed.start.tzinfo is not None and timed.start.microsecond == 123456
     assert timed.end - timed.start == dt.timedelta(minutes=30)
     assert timed.google_updated == dt.datetime(2025, 3, 4, 5, 6, 7, 891000, tzinfo=dt.UTC)
@@ -111,36 +112,36 @@ def test_raw_upsert_reads_back_through_the_orm(org):
     assert values["attendees"][0] == {"email": "bo@acme.test", "name": "Bø", "response_status": "accepted",
                                       "organizer": False, "resource": False, "self": False}
     assert values["join_url"] == "https://acme.webex.com/meet/ana"
-    all_day = Meeting.objects.get(subscription=sub, google_event_id="allday_2")
+    all_day = Meeting.objects.get(source=sub, google_event_id="allday_2")
     assert all_day.all_day and isinstance(all_day.start_date, dt.date) and all_day.transparency == "transparent"
     assert all_day.start == dt.datetime.combine(all_day.start_date, dt.time(), tzinfo=sync._zone(PARIS))
     assert decrypt_fields(org, all_day)["title"] is None and all_day.title_enc is None
-    tel = Meeting.objects.get(subscription=sub, google_event_id="tel_3")
+    tel = Meeting.objects.get(source=sub, google_event_id="tel_3")
     assert tel.join_provider == "tel" and tel.event_type == "focusTime" and tel.start.second == 0
 
 
 def test_raw_upsert_updates_in_place_and_skips_unchanged_etags(org):
-    sub = _subscription(org, "ana@acme.test")
+    sub = _source(org, "ana@acme.test")
     events = _events()
     _apply(sub, events)
-    pks = dict(Meeting.objects.filter(subscription=sub).values_list("google_event_id", "pk"))
+    pks = dict(Meeting.objects.filter(source=sub).values_list("google_event_id", "pk"))
     events[0] = {**events[0], "etag": '"9"', "summary": "Renamed", "location": "Room 4"}
     outcome = _apply(sub, events)
     assert (outcome.upserted, outcome.skipped) == (1, 2)
-    assert dict(Meeting.objects.filter(subscription=sub).values_list("google_event_id", "pk")) == pks
-    row = Meeting.objects.get(subscription=sub, google_event_id="timed_1")
+    assert dict(Meeting.objects.filter(source=sub).values_list("google_event_id", "pk")) == pks
+    row = Meeting.objects.get(source=sub, google_event_id="timed_1")
     assert row.etag == '"9"' and row.join_provider == ""
     assert decrypt_fields(org, row, ("title", "join_url")) == {"title": "Renamed", "join_url": None}
 
 
 def test_a_page_larger_than_one_statement_is_upserted_in_chunks(org):
-    sub = _subscription(org, "ana@acme.test")
+    sub = _source(org, "ana@acme.test")
     start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     events = [{"id": f"e{i:03d}", "etag": f'"{i}"', "summary": f"Meeting {i}",
                "start": {"dateTime": (start + dt.timedelta(minutes=i)).isoformat()},
                "end": {"dateTime": (start + dt.timedelta(minutes=i + 30)).isoformat()}} for i in range(150)]
     assert _apply(sub, events).upserted == 150
-    assert Meeting.objects.filter(subscription=sub).count() == 150
+    assert Meeting.objects.filter(source=sub).count() == 150
 
 
 def test_gateway_builds_each_sub_resource_once_per_thread(google):

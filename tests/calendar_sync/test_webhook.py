@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client
 
-from calendar_sync.models import CalendarSubscription, Channel, Meeting
-from calendar_sync.services.subscriptions import subscription_mark_changed, subscription_start
+from calendar_sync.models import CalendarSource, Channel, Meeting
+from calendar_sync.services.sources import source_mark_changed
+from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, google_truth, mirror, soon
 from tests.conftest import wait_until
 
@@ -16,7 +17,7 @@ def pushed(settings, live_server, google, activated):
     """Ana activated with her channel pointing at the live server."""
     settings.WEBHOOK_BASE_URL = live_server.url
     ana = activated("ana@acme.test")
-    subscription_start(person_id=ana.pk)
+    person_calendar_start(person_id=ana.pk)
     return ana
 
 
@@ -35,8 +36,8 @@ def test_pushes_make_changes_visible(google, pushed):
 
 def test_forged_and_malformed_notifications_change_nothing(google, pushed):
     ana = pushed
-    channel = Channel.objects.get(subscription__person=ana, state="active")
-    sub = CalendarSubscription.objects.get(person=ana)
+    channel = Channel.objects.get(source__person=ana, state="active")
+    sub = CalendarSource.objects.get(person=ana)
     before = (sub.next_sync_at, sub.queued_at, sub.dirty)
     client = Client()
     url = "/google/notifications"
@@ -56,7 +57,7 @@ def test_forged_and_malformed_notifications_change_nothing(google, pushed):
 def test_burst_of_pushes_coalesces(google, pushed, monkeypatch):
     """100 notifications for one calendar while a sync is queued: one task, the rest only mark it dirty."""
     ana = pushed
-    sub = CalendarSubscription.objects.get(person=ana)
+    sub = CalendarSource.objects.get(person=ana)
     from django_q.brokers import get_broker
     from django_q.conf import Conf
 
@@ -64,7 +65,7 @@ def test_burst_of_pushes_coalesces(google, pushed, monkeypatch):
 
     broker = get_broker()
     broker.purge_queue()
-    enqueued = sum(subscription_mark_changed(subscription_id=sub.pk) for _ in range(100))
+    enqueued = sum(source_mark_changed(source_id=sub.pk) for _ in range(100))
     assert enqueued == 1 and broker.queue_size() == 1
     broker.purge_queue()
     sub.refresh_from_db()
@@ -75,14 +76,14 @@ def test_duplicated_and_reordered_pushes_are_harmless(google, pushed):
     ana = pushed
     ev = google.create_event(ana.email, event_at("Twice", soon()))
     wait_until(lambda: ev["id"] in mirror(ana), message="first sync")
-    channel = Channel.objects.get(subscription__person=ana, state="active")
+    channel = Channel.objects.get(source__person=ana, state="active")
     client = Client()
     for number in ("9", "3", "9"):
         client.post("/google/notifications", headers={
             "X-Goog-Channel-ID": channel.channel_id, "X-Goog-Resource-ID": channel.resource_id,
             "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": number,
             "X-Goog-Channel-Token": channel.token})
-    assert Meeting.objects.filter(subscription__person=ana).count() == len(google_truth(google, ana.email))
+    assert Meeting.objects.filter(source__person=ana).count() == len(google_truth(google, ana.email))
     assert_mirrors(google, ana)
 
 
@@ -96,7 +97,7 @@ def _push(channel, number, state="exists"):
 
 def _settled_channel(person):
     """The active channel once the emulator's ``sync`` message (number 1) is recorded: a later read is stable."""
-    channel = Channel.objects.get(subscription__person=person, state="active")
+    channel = Channel.objects.get(source__person=person, state="active")
     wait_until(lambda: Channel.objects.get(pk=channel.pk).last_message_number >= 1, message="the sync message")
     channel.refresh_from_db()
     return channel
@@ -109,7 +110,7 @@ def _list_calls(google, since):
 def test_replayed_push_syncs_once(google, pushed):
     """A captured valid push replayed 10 times: the first one syncs, the nine replays change nothing."""
     ana = pushed
-    channel = Channel.objects.get(subscription__person=ana, state="active")
+    channel = Channel.objects.get(source__person=ana, state="active")
     since = google.requests()["next"]
     client = Client()
     answers = [client.post("/google/notifications", headers=_push(channel, "1000")).status_code
@@ -131,7 +132,7 @@ def test_concurrent_deliveries_of_one_number_count_once(google, pushed, live_ser
     import urllib.request
 
     ana = pushed
-    channel = Channel.objects.get(subscription__person=ana, state="active")
+    channel = Channel.objects.get(source__person=ana, state="active")
     since = google.requests()["next"]
     barrier = threading.Barrier(8)
     statuses = []
@@ -156,7 +157,7 @@ def test_concurrent_deliveries_of_one_number_count_once(google, pushed, live_ser
 def test_push_without_a_valid_message_number_is_refused(google, pushed, number):
     ana = pushed
     channel = _settled_channel(ana)
-    sub = CalendarSubscription.objects.get(person=ana)
+    sub = CalendarSource.objects.get(person=ana)
     before = (sub.next_sync_at, sub.queued_at, sub.dirty, channel.last_message_number, channel.last_message_at)
     since = google.requests()["next"]
     response = Client().post("/google/notifications", headers=_push(channel, number))

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from controlhub.services.person_calendar import person_calendar_source
+
 DOMAIN = "demo.example.com"
 ADMIN_EMAIL = f"admin@{DOMAIN}"
 ADMIN_PASSWORD = "demo-admin-pass"
@@ -159,10 +161,10 @@ class Command(BaseCommand):
             admin.save()
             # The emulated Google starts empty on every run: forget what was mirrored from the previous one
             # (sync tokens, channels, meetings) so activation below starts clean, as a new tenant would.
-            from calendar_sync.models import CalendarSubscription, KeywordMeeting
+            from calendar_sync.models import CalendarSource, KeywordMeeting
 
             KeywordMeeting.objects.filter(organization=org).delete()
-            CalendarSubscription.objects.filter(organization=org).delete()
+            CalendarSource.objects.filter(organization=org).delete()
             Person.objects.filter(organization=org).update(calendar_state=Person.CalendarState.OFF, error_code="",
                                                            error_detail="", next_retry_at=None)
         Organization.objects.filter(pk=org.pk).update(meeting_site_host="demo.webex.com")
@@ -212,7 +214,7 @@ class Command(BaseCommand):
             for person in Person.objects.filter(organization=org, calendar_state=Person.CalendarState.ACTIVATED):
                 person_presence_refresh(person=person)
             ana = Person.objects.get(organization=org, email=USER_EMAIL)
-            _, raw = device_token_create(organization=org, person=ana, name="Demo room display")
+            _, raw = device_token_create(organization=org, source=person_calendar_source(person=ana, active=False), name="Demo room display")
         finally:
             Conf.SYNC = was_sync
         states = dict(Person.objects.filter(organization=org).values_list("email", "calendar_state"))
