@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bbb_emulator import Emulator, sign
-from calendar_sync.joinlinks import extract_links
 
 SECRET = "0d8b6d4e2f1c4a4e9a1b3c5d7e9f1a2b"
 
@@ -171,11 +170,14 @@ def test_join_without_redirect_answers_xml(bbb):
     assert body["guestStatus"] == "ALLOW" and "sessionToken=" + body["session_token"] in body["url"]
 
 
-def test_join_link_is_recognised_as_bigbluebutton(bbb):
+def test_signed_join_url(bbb):
     create(bbb, attendeePW="ap", moderatorPW="mp")
-    url = bbb.url("join", algorithm="sha1", fullName="Ana", meetingID="standup-42", role="VIEWER")
-    # Join links are detected on any host once they carry a 40-hex checksum.
-    assert [t.provider for t in extract_links(f"Join: {url}")] == ["bigbluebutton"]
+    url = bbb.url("join", fullName="Ana", meetingID="standup-42", role="VIEWER")
+    assert re.fullmatch(
+        rf"{re.escape(bbb.api_url)}join\?fullName=Ana&meetingID=standup-42&role=VIEWER&checksum=[0-9a-f]{{40}}",
+        url,
+    )
+    assert get(url)[0] == 302
 
 
 def test_join_with_role_instead_of_password(bbb):
