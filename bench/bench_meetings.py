@@ -54,9 +54,9 @@ def seed():
 
     from django.utils import timezone
 
-    from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_fields
-    from calendar_sync.models import CalendarSource, Meeting
-    from calendar_sync.services.device_tokens import device_token_create
+    from calendar_sync.meetings.device_tokens import device_token_create
+    from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_fields
+    from calendar_sync.sync.models import CalendarSource, Meeting
     from controlhub.models import Membership, Person
     from controlhub.services.orgs import membership_set, organization_create
 

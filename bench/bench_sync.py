@@ -115,7 +115,7 @@ def _in_threads(n_threads, items, work):
 
 def _fetch_all(gateway, persons, n_threads):
     """The baseline: the pages the sync fetches, with the same gateway, discarded. Returns the event count."""
-    from calendar_sync.services.sync import PAGE_SIZE, sync_window
+    from calendar_sync.sync.engine import PAGE_SIZE, sync_window
 
     start, end = sync_window()
     params = {"timeMin": start.isoformat(), "timeMax": end.isoformat(), "singleEvents": True,
@@ -137,8 +137,8 @@ def _fetch_all(gateway, persons, n_threads):
 
 
 def _sync_all(gateway, subs, n_threads):
-    from calendar_sync.models import CalendarSource
-    from calendar_sync.services.sync import calendar_sync_once
+    from calendar_sync.sync.engine import calendar_sync_once
+    from calendar_sync.sync.models import CalendarSource
 
     def sync(sub_pk):
         sub = CalendarSource.objects.select_related("organization").get(pk=sub_pk)
@@ -159,7 +159,7 @@ def bench_full_sync(emu, control, org, persons):
     import cProfile
     import pstats
 
-    from calendar_sync.models import Meeting
+    from calendar_sync.sync.models import Meeting
     from controlhub.services.google_connection import org_gateway
     from controlhub.services.person_calendar import person_calendar_source
 
@@ -188,7 +188,7 @@ def bench_full_sync(emu, control, org, persons):
 
 def bench_full_sync_with_latency(control, org, persons):
     """Both runs with ``THREADS`` threads while every events.list answers after ``GOOGLE_DELAY_MS``."""
-    from calendar_sync.models import CalendarSource, Meeting
+    from calendar_sync.sync.models import CalendarSource, Meeting
     from controlhub.services.google_connection import org_gateway
 
     sample = persons[:DELAY_USERS]
@@ -223,9 +223,9 @@ def bench_calls_per_day(control, persons):
     emulator."""
     from django.conf import settings
 
-    from calendar_sync.models import CalendarSource
-    from calendar_sync.services import scheduler as sched
-    from calendar_sync.services import sources as subs_service
+    from calendar_sync.sync import scheduler as sched
+    from calendar_sync.sync import sources as subs_service
+    from calendar_sync.sync.models import CalendarSource
 
     sample = persons[:20]
     ids = {p.pk: CalendarSource.objects.get(person=p).pk for p in sample}
@@ -273,7 +273,7 @@ def bench_calls_per_day(control, persons):
 
 
 def bench_latency(env, control, persons, web_port):
-    from calendar_sync.models import Meeting
+    from calendar_sync.sync.models import Meeting
 
     if os.environ.get("BENCH_SKIP_LATENCY"):
         print("latency: skipped (BENCH_SKIP_LATENCY)")
@@ -399,8 +399,8 @@ def main():
         bench_full_sync_with_latency(control, org, persons)
         bench_calls_per_day(control, persons)
         # Channels for the latency run point at the real web server.
-        from calendar_sync.models import CalendarSource, Channel
-        from calendar_sync.services.sources import source_run
+        from calendar_sync.sync.models import CalendarSource, Channel
+        from calendar_sync.sync.sources import source_run
 
         Channel.objects.all().delete()  # (emulator channels of the simulated day point at the same address)
         for p in persons[:100]:

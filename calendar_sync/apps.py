@@ -9,7 +9,9 @@ class CalendarSyncConfig(AppConfig):
     def ready(self):
         from django_q.signals import post_spawn
 
-        from calendar_sync.services import keywords, presence, sync
+        from calendar_sync.presence import services as presence
+        from calendar_sync.scheduling import keywords
+        from calendar_sync.sync import engine as sync
         from calendar_sync.warmup import worker_warm_up
         from controlhub.services.person_calendar import person_calendar_started
 

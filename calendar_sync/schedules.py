@@ -1,7 +1,7 @@
 """Periodic work of the sync side, declared in code; `manage.py install_schedules` installs it.
 
 django-q2 schedules have one-minute granularity: ``scheduler_loop`` runs for ~50 s and claims due
-sources every 2 s, so the backstop reacts within seconds (see ``calendar_sync.services.scheduler``).
+sources every 2 s, so the backstop reacts within seconds (see ``calendar_sync.sync.scheduler``).
 """
 
 from django_q.models import Schedule
@@ -9,14 +9,14 @@ from django_q.models import Schedule
 SCHEDULES = [
     {
         "name": "calendar_sync.scheduler",
-        "func": "calendar_sync.tasks.scheduler_loop",
+        "func": "calendar_sync.sync.tasks.scheduler_loop",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
         "repeats": -1,
     },
     {
         "name": "presence.poll",
-        "func": "calendar_sync.services.presence.presence_poll_due",
+        "func": "calendar_sync.presence.services.presence_poll_due",
         "schedule_type": Schedule.MINUTES,
         "minutes": 15,
         "repeats": -1,

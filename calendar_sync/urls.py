@@ -1,7 +1,8 @@
 from django.urls import path
 
-from calendar_sync import api, webhook
-from calendar_sync.views import health, meetings, notify
+from calendar_sync.meetings.views import api, notify
+from calendar_sync.meetings.views import page as meetings
+from calendar_sync.sync.views import health, webhook
 
 urlpatterns = [
     path("meetings/", meetings.MeetingsView.as_view(), name="meetings"),

@@ -15,10 +15,10 @@ def worker_warm_up(sender=None, proc_name=None, **kwargs):
     try:
         from django.db import connection
 
-        import calendar_sync.services.keywords  # noqa: F401
-        import calendar_sync.services.presence  # noqa: F401
-        import calendar_sync.services.sources  # noqa: F401
-        import calendar_sync.services.sync  # noqa: F401
+        import calendar_sync.presence.services  # noqa: F401
+        import calendar_sync.scheduling.keywords  # noqa: F401
+        import calendar_sync.sync.engine  # noqa: F401
+        import calendar_sync.sync.sources  # noqa: F401
         import controlhub.services.activation  # noqa: F401
         from controlhub.services.google_connection import deployment_gateway
 

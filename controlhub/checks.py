@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from calendar_sync.crypto import KeyConfigError, MasterKeyring
+from calendar_sync.encryption.crypto import KeyConfigError, MasterKeyring
 
 
 @register()

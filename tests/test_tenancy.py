@@ -5,8 +5,8 @@ so a new object route without a case here fails this test until it is covered.""
 import pytest
 from django.urls import get_resolver, reverse
 
-from calendar_sync.models import DeviceToken
-from calendar_sync.services.device_tokens import device_token_create
+from calendar_sync.meetings.device_tokens import device_token_create
+from calendar_sync.meetings.models import DeviceToken
 from controlhub.models import BulkJob, ConnectionTest, Domain, Person, PersonHistory
 from controlhub.services.person_calendar import person_calendar_source
 

@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendar_sync.google.gateway import SCOPE_DIRECTORY_READONLY
-from calendar_sync.models import CalendarSource
-from calendar_sync.services import keywords, presence, sources
-from calendar_sync.services.device_tokens import device_token_create
+from calendar_sync.meetings.device_tokens import device_token_create
+from calendar_sync.presence import services as presence
+from calendar_sync.scheduling import keywords
+from calendar_sync.sync import sources
+from calendar_sync.sync.models import CalendarSource
 from controlhub.models import ConnectionTest, Domain, Person
 from controlhub.services import activation, directory_import, invitations, onboarding
 from controlhub.services.google_connection import org_gateway

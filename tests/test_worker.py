@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Success
 
-from calendar_sync.meeting_crypto import decrypt_fields
-from calendar_sync.models import Channel, Meeting
+from calendar_sync.sync.meeting_fields import decrypt_fields
+from calendar_sync.sync.models import Channel, Meeting
 from controlhub.models import Person
 from controlhub.services.person_calendar import person_calendar_start
 from tests.conftest import wait_until
@@ -90,5 +90,5 @@ def test_push_to_worker_to_meeting(google_tenant, org, settings, live_server, wo
         "title": "Quarterly review", "join_url": "https://acme.webex.com/meet/ana"}
     assert meeting.join_provider == "webex"
     # The sync ran in the worker, not inline: django-q2 recorded its success there.
-    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.tasks.source_sync").exists(),
+    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.sync.tasks.source_sync").exists(),
                       timeout=15, message="the worker to record the task result")

@@ -12,7 +12,7 @@ Every transition is a function here and writes a ``PersonHistory`` entry (who, w
 - transient failures are retried with backoff (``next_retry_at``), then become an error after
   ``MAX_ATTEMPTS``; permanent failures wait for the admin (Reactivate);
 - only activated people's calendars are ever accessed: the sync engine is started on success
-  (``calendar_sync.tasks.source_start``) and stopped, its data purged, on deactivation.
+  (``calendar_sync.sync.tasks.source_start``) and stopped, its data purged, on deactivation.
 
 Google calls per validation: 1 token request (both scopes at once) + ``settings.list`` (one call returns both
 ``locale`` and ``timezone``, instead of two ``settings.get``) + ``events.list``; the two Calendar calls reuse

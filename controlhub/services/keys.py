@@ -10,7 +10,7 @@ import threading
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from calendar_sync.crypto import DataCipher, KeyConfigError, MasterKeyring, new_data_key
+from calendar_sync.encryption.crypto import DataCipher, KeyConfigError, MasterKeyring, new_data_key
 from controlhub.models import OrgDataKey
 
 _lock = threading.Lock()

@@ -1,13 +1,13 @@
 """A person's calendar as the sync engine knows it: the person owns a calendar source, started on activation
-and stopped on deactivation. The engine (``calendar_sync.services.sources``) knows nothing of people; this is
+and stopped on deactivation. The engine (``calendar_sync.sync.sources``) knows nothing of people; this is
 the one place that turns a person into a source (calendar = the primary calendar, subject = the person).
 """
 
 import django.dispatch
 from django.db import transaction
 
-from calendar_sync.models import CalendarSource
-from calendar_sync.services import sources
+from calendar_sync.sync import sources
+from calendar_sync.sync.models import CalendarSource
 from controlhub.models import Person
 
 # Sent after a person's source ran its first sync: presence (out of office) listens, people never import it.

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from calendar_sync.models import Meeting
+from calendar_sync.sync.models import Meeting
 from tests.browser.helpers import sign_in
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
@@ -142,7 +142,7 @@ def test_calendar_change_appears_without_reload(page, live_server, me, plain_use
 
 def test_keyword_in_the_list_with_exactly_one_patch(page, live_server, org, plain_user, google_tenant):
     """@webex in Location → sync (patches once) → more syncs → the list shows the Webex Join link."""
-    sync = pytest.importorskip("calendar_sync.services.sync")
+    sync = pytest.importorskip("calendar_sync.sync.engine")
     from controlhub.services.google_connection import org_gateway
 
     google = google_tenant

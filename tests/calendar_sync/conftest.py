@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from calendar_sync.meeting_crypto import decrypt_fields
-from calendar_sync.models import Meeting
-from calendar_sync.services.sync import sync_window
+from calendar_sync.sync.engine import sync_window
+from calendar_sync.sync.meeting_fields import decrypt_fields
+from calendar_sync.sync.models import Meeting
 from controlhub.models import Domain, Person
 
 

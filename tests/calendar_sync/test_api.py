@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_sync.services import meetings_list as sel
-from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.meetings.device_tokens import device_token_create, device_token_revoke
 from controlhub.services.person_calendar import person_calendar_source
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
@@ -81,7 +81,7 @@ def test_etag_304_decrypts_nothing(client, room, token, monkeypatch, django_asse
     make_meeting(room, title="One")
     first = client.get(URL, **auth(token))
     etag = first["ETag"]
-    from calendar_sync.crypto import DataCipher
+    from calendar_sync.encryption.crypto import DataCipher
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the 304 path must not decrypt")
@@ -108,7 +108,7 @@ def test_rejects_missing_bad_and_revoked_tokens(client, org, room, token):
     assert client.get(URL).status_code == 401
     assert client.get(URL)["WWW-Authenticate"].startswith("Bearer")
     assert client.get(URL, **auth("chd_wrong")).status_code == 401
-    from calendar_sync.models import DeviceToken
+    from calendar_sync.meetings.models import DeviceToken
 
     device_token_revoke(token=DeviceToken.objects.get())
     assert client.get(URL, **auth(token)).status_code == 401

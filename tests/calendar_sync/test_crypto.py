@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from calendar_sync.crypto import (
+from calendar_sync.encryption.crypto import (
     CryptoError,
     DataCipher,
     DecryptionError,

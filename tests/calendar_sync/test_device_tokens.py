@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from calendar_sync.models import CalendarSource, DeviceToken
-from calendar_sync.services.device_tokens import device_token_authenticate, token_hash
+from calendar_sync.meetings.device_tokens import device_token_authenticate, token_hash
+from calendar_sync.meetings.models import DeviceToken
+from calendar_sync.sync.models import CalendarSource
 from controlhub.models import AuditEvent
 from controlhub.services.person_calendar import person_calendar_source
 from tests.calendar_sync.test_meetings_support import make_person
@@ -70,7 +71,7 @@ def test_authenticate_loads_what_the_orm_loads_in_one_query(org, django_assert_n
 
     from django.utils import timezone
 
-    from calendar_sync.services.device_tokens import device_token_create
+    from calendar_sync.meetings.device_tokens import device_token_create
     from tests.calendar_sync.test_meetings_support import make_source
 
     with_sub = make_source(make_person(org, "room4@acme.test", time_zone="Asia/Seoul",
@@ -99,7 +100,7 @@ def test_revocation_is_immediate_and_last_used_is_written_once_a_minute(org, dja
 
     from django.utils import timezone
 
-    from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
+    from calendar_sync.meetings.device_tokens import device_token_create, device_token_revoke
 
     token, raw = device_token_create(organization=org, source=person_calendar_source(person=make_person(org, "room4@acme.test"), active=False), name="Room 4")
     now = timezone.now()

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django_q.models import OrmQ, Task
 
-from calendar_sync.crypto import DecryptionError
-from calendar_sync.meeting_crypto import decrypt_field
-from calendar_sync.models import Meeting
+from calendar_sync.encryption.crypto import DecryptionError
+from calendar_sync.sync.meeting_fields import decrypt_field
+from calendar_sync.sync.models import Meeting
 from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import event_at, soon
 

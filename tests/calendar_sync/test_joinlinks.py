@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from calendar_sync.joinlinks import (
+from calendar_sync.sync.joinlinks import (
     PROVIDER_INFO,
     PROVIDERS,
     JoinTarget,

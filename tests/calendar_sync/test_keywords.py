@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calendar_sync.models import KeywordMeeting
-from calendar_sync.services import keywords
-from calendar_sync.services.keywords import JOIN_BLOCK_START, MARKER_EVENT, MARKER_MEETING, process_events
+from calendar_sync.scheduling import keywords
+from calendar_sync.scheduling.keywords import JOIN_BLOCK_START, MARKER_EVENT, MARKER_MEETING, process_events
+from calendar_sync.scheduling.models import KeywordMeeting
 from controlhub.services.google_connection import org_gateway
 from tests.calendar_sync.test_meetings_support import make_person, make_source
 
@@ -259,7 +259,7 @@ def test_transient_failure_is_retried_on_the_next_call(en_user, google):
 
 
 def test_strip_join_block_round_trip():
-    from calendar_sync.services.meeting_site import LocalMeetingSite
+    from calendar_sync.scheduling.meeting_services import LocalMeetingSite
 
     site = LocalMeetingSite("x.webex.com")
     block = keywords.join_block(language="ko", site_meeting=site.meeting_create(
@@ -270,9 +270,9 @@ def test_strip_join_block_round_trip():
 
 def test_end_to_end_through_the_sync_engine(en_user, google):
     """Event with @webex → sync → our PATCH → the change comes back through sync → no second PATCH."""
-    sync = pytest.importorskip("calendar_sync.services.sync")
-    from calendar_sync.meeting_crypto import decrypt_fields
-    from calendar_sync.models import Meeting
+    sync = pytest.importorskip("calendar_sync.sync.engine")
+    from calendar_sync.sync.meeting_fields import decrypt_fields
+    from calendar_sync.sync.models import Meeting
 
     event = create(google, "eli@acme.test", location="@webex", summary="Kickoff")
     since = google.requests()["next"]

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSource
-from calendar_sync.services import meetings_list as sel
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.sync.models import CalendarSource
 from controlhub.models import Person
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
@@ -166,7 +166,7 @@ def test_requires_sign_in(client):
 
 
 def test_helpers_window_edges():
-    from calendar_sync.services.meetings_list import window_for
+    from calendar_sync.meetings.selectors import window_for
 
     now = datetime(2025, 3, 30, 22, 30, tzinfo=UTC)  # already Monday 31st in Seoul
     w = window_for(time_zone="Asia/Seoul", now=now)

@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_sync.crypto import DataCipher, DecryptionError
-from calendar_sync.meeting_crypto import TABLE, cipher_for_writes, row_key
-from calendar_sync.services import meetings_list as sel
-from calendar_sync.services.device_tokens import device_token_create
+from calendar_sync.encryption.crypto import DataCipher, DecryptionError
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.meetings.device_tokens import device_token_create
+from calendar_sync.sync.meeting_fields import TABLE, cipher_for_writes, row_key
 from controlhub.services.person_calendar import person_calendar_source, person_calendar_start
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
@@ -154,8 +154,8 @@ def test_notify_service_worker_is_served_from_the_root(client):
 
 
 def test_a_sync_changes_the_etag_and_nothing_else_does(client, org, google, activated):
-    from calendar_sync.models import CalendarSource
-    from calendar_sync.services.sources import source_run
+    from calendar_sync.sync.models import CalendarSource
+    from calendar_sync.sync.sources import source_run
     from tests.calendar_sync.conftest import event_at, soon
 
     ana = activated("ana@acme.test")

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_fields
-from calendar_sync.models import CalendarSource, Meeting
+from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_fields
+from calendar_sync.sync.models import CalendarSource, Meeting
 from controlhub.models import Person
 
 _ids = itertools.count(1)
@@ -79,7 +79,7 @@ def make_meeting(source, *, title="Meeting", start=None, end=None, minutes=30, a
 
 
 def test_helper_round_trip(org):
-    from calendar_sync.meeting_crypto import decrypt_fields
+    from calendar_sync.sync.meeting_fields import decrypt_fields
 
     person = make_person(org, "helper@acme.test")
     meeting = make_meeting(make_source(person), title="Réunion", join_url="https://x.webex.com/meet/a")

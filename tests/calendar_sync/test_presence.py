@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from calendar_sync.services.presence import (
+from calendar_sync.presence.services import (
     OPEN_START,
     person_presence_refresh,
     presence_poll_due,

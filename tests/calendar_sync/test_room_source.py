@@ -5,10 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from calendar_sync.models import CalendarSource, Meeting
-from calendar_sync.services import meetings_list as sel
-from calendar_sync.services.device_tokens import device_token_create
-from calendar_sync.services.sources import source_ensure, source_start
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.meetings.device_tokens import device_token_create
+from calendar_sync.sync.models import CalendarSource, Meeting
+from calendar_sync.sync.sources import source_ensure, source_start
 from tests.calendar_sync.conftest import event_at, soon
 from tests.conftest import wait_until
 

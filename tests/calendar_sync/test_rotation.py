@@ -3,10 +3,10 @@
 import pytest
 from django.core.management import call_command
 
-from calendar_sync.crypto import DataCipher, MasterKeyring, aad_for
-from calendar_sync.meeting_crypto import decrypt_field
-from calendar_sync.models import Meeting
-from calendar_sync.services.rotation import org_key_rotate, org_rotation_pending
+from calendar_sync.encryption.crypto import DataCipher, MasterKeyring, aad_for
+from calendar_sync.key_rotation import org_key_rotate, org_rotation_pending
+from calendar_sync.sync.meeting_fields import decrypt_field
+from calendar_sync.sync.models import Meeting
 from controlhub.models import OrgDataKey
 from controlhub.services.keys import forget_ciphers, org_cipher
 from controlhub.services.person_calendar import person_calendar_start
@@ -51,7 +51,7 @@ def test_org_rotation_is_resumable_after_a_kill(synced, monkeypatch):
     own = org_cipher(org).encrypt('{"type": "service_account"}', aad=aad_for("controlhub_organization", "own_key",
                                                                                org.pk))
     type(org).objects.filter(pk=org.pk).update(own_key_ciphertext=own)
-    from calendar_sync.services import rotation
+    from calendar_sync import key_rotation as rotation
 
     real = rotation.Meeting.objects.bulk_update
     calls = {"n": 0}

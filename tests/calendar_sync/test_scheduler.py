@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSource, Meeting
-from calendar_sync.services.scheduler import sources_claim_due, sources_maintain
+from calendar_sync.sync.models import CalendarSource, Meeting
+from calendar_sync.sync.scheduler import sources_claim_due, sources_maintain
 from controlhub.models import Person
 from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, mirror, soon

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from calendar_sync.meeting_crypto import decrypt_fields
-from calendar_sync.models import CalendarSource, Meeting
-from calendar_sync.services.sources import source_run
+from calendar_sync.sync.meeting_fields import decrypt_fields
+from calendar_sync.sync.models import CalendarSource, Meeting
+from calendar_sync.sync.sources import source_run
 from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, soon
 
@@ -70,7 +70,7 @@ def test_recurring_series_with_moved_and_cancelled_instance(google, activated):
 
 def test_all_day_and_window_edges_in_several_time_zones(google, activated):
     ana = activated("ana@acme.test")
-    from calendar_sync.services.sync import sync_window
+    from calendar_sync.sync.engine import sync_window
 
     start, end = sync_window()
     day = (timezone.now() + dt.timedelta(days=2)).date()

@@ -8,10 +8,10 @@ from django.db import connection
 
 from calendar_sync.google.gateway import Gateway, RetryPolicy
 from calendar_sync.google.keys import parse_service_account_key
-from calendar_sync.joinlinks import extract_links
-from calendar_sync.meeting_crypto import cipher_for_writes, decrypt_fields
-from calendar_sync.models import Meeting
-from calendar_sync.services import sync
+from calendar_sync.sync import engine as sync
+from calendar_sync.sync.joinlinks import extract_links
+from calendar_sync.sync.meeting_fields import cipher_for_writes, decrypt_fields
+from calendar_sync.sync.models import Meeting
 from controlhub.models import Person
 from tests.calendar_sync.test_meetings_support import linked_source
 
@@ -165,7 +165,7 @@ def test_gateway_builds_each_sub_resource_once_per_thread(google):
     "acme.webex.com/meet/ana", "<p>Join: <a href='https://meet.google.com/abc-defg-hij'>here</a></p>",
 ])
 def test_link_prefilter_never_hides_a_candidate(text):
-    from calendar_sync import joinlinks
+    from calendar_sync.sync import joinlinks
 
     expected = []
     plain = joinlinks._to_text(text)

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from calendar_sync.models import CalendarSource, Channel, Meeting
-from calendar_sync.services.sources import source_mark_changed
+from calendar_sync.sync.models import CalendarSource, Channel, Meeting
+from calendar_sync.sync.sources import source_mark_changed
 from controlhub.services.person_calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, google_truth, mirror, soon
 from tests.conftest import wait_until

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from calendar_sync.crypto import generate_master_key
+from calendar_sync.encryption.crypto import generate_master_key
 
 
 class Command(BaseCommand):

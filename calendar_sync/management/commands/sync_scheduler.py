@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from calendar_sync.services.scheduler import SCHEDULER_INTERVAL, scheduler_loop
+from calendar_sync.sync.scheduler import SCHEDULER_INTERVAL, scheduler_loop
 
 
 class Command(BaseCommand):

@@ -161,7 +161,8 @@ class Command(BaseCommand):
             admin.save()
             # The emulated Google starts empty on every run: forget what was mirrored from the previous one
             # (sync tokens, channels, meetings) so activation below starts clean, as a new tenant would.
-            from calendar_sync.models import CalendarSource, KeywordMeeting
+            from calendar_sync.scheduling.models import KeywordMeeting
+            from calendar_sync.sync.models import CalendarSource
 
             KeywordMeeting.objects.filter(organization=org).delete()
             CalendarSource.objects.filter(organization=org).delete()
@@ -192,7 +193,7 @@ class Command(BaseCommand):
         from django.core.exceptions import ValidationError
         from django_q.conf import Conf
 
-        from calendar_sync.services.device_tokens import device_token_create
+        from calendar_sync.meetings.device_tokens import device_token_create
         from controlhub.models import Domain, Person
         from controlhub.services import activation, domains, onboarding
 
@@ -209,7 +210,7 @@ class Command(BaseCommand):
             for person in Person.objects.filter(organization=org).order_by("email"):
                 if person.calendar_state != Person.CalendarState.ACTIVATED:
                     activation.person_activate(person=person)
-            from calendar_sync.services.presence import person_presence_refresh
+            from calendar_sync.presence.services import person_presence_refresh
 
             for person in Person.objects.filter(organization=org, calendar_state=Person.CalendarState.ACTIVATED):
                 person_presence_refresh(person=person)

@@ -30,9 +30,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.joinlinks import find_join_target
-from calendar_sync.meeting_crypto import cipher_for_writes, encrypt_meeting_values, row_key
-from calendar_sync.models import CalendarSource, Meeting
+from calendar_sync.sync.joinlinks import find_join_target
+from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_meeting_values, row_key
+from calendar_sync.sync.models import CalendarSource, Meeting
 
 logger = logging.getLogger(__name__)
 

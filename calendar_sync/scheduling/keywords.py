@@ -31,10 +31,10 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from calendar_sync.crypto import aad_for
+from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import KeywordMeeting
-from calendar_sync.services.meeting_site import SiteMeeting, meeting_site_for
+from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
+from calendar_sync.scheduling.models import KeywordMeeting
 from controlhub.services.keys import org_cipher, org_cipher_for
 
 logger = logging.getLogger(__name__)

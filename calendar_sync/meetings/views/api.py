@@ -11,8 +11,8 @@ from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from calendar_sync.services import meetings_list as sel
-from calendar_sync.services.device_tokens import bearer_token, device_token_authenticate
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.meetings.device_tokens import bearer_token, device_token_authenticate
 
 
 def _error(status, code, message):

@@ -34,10 +34,10 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from calendar_sync.crypto import aad_for
-from calendar_sync.meeting_crypto import TABLE, row_key
-from calendar_sync.models import CalendarSource, Meeting
-from calendar_sync.services.presence import presence_of
+from calendar_sync.encryption.crypto import aad_for
+from calendar_sync.presence.services import presence_of
+from calendar_sync.sync.meeting_fields import TABLE, row_key
+from calendar_sync.sync.models import CalendarSource, Meeting
 from controlhub.models import Person
 from controlhub.services.keys import org_cipher_version
 from controlhub.services.orgs import audit_record

@@ -8,7 +8,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from calendar_sync.models import CalendarSource, Channel
+from calendar_sync.sync.models import CalendarSource, Channel
 from controlhub.errors import CATALOGUE
 from controlhub.views.base import OrgAdminRequiredMixin
 

@@ -3,7 +3,7 @@
 Arguments are ids only: django-q2 stores them as plaintext pickles, and meeting data must never be there.
 """
 
-from calendar_sync.services import scheduler, sources
+from calendar_sync.sync import scheduler, sources
 
 
 def source_start(source_id):

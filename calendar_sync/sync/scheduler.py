@@ -20,10 +20,10 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from calendar_sync.models import CalendarSource, Meeting
-from calendar_sync.services import channels as channel_services
-from calendar_sync.services.sources import _enqueue_sync, _free
-from calendar_sync.services.sync import meetings_purge_outside_window
+from calendar_sync.sync import channels as channel_services
+from calendar_sync.sync.engine import meetings_purge_outside_window
+from calendar_sync.sync.models import CalendarSource, Meeting
+from calendar_sync.sync.sources import _enqueue_sync, _free
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from calendar_sync.models import DeviceToken
-from calendar_sync.services.meetings_list import compiled_first
+from calendar_sync.meetings.models import DeviceToken
+from calendar_sync.meetings.selectors import compiled_first
 from controlhub.services.orgs import audit_record
 
 TOKEN_PREFIX = "chd_"

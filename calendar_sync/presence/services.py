@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import Meeting
+from calendar_sync.sync.models import Meeting
 from controlhub.models import Person
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def presence_refresh_if_stale(*, person):
     from django_q.tasks import async_task
 
     person_id = person.pk
-    transaction.on_commit(lambda: async_task("calendar_sync.services.presence.presence_refresh_task", person_id))
+    transaction.on_commit(lambda: async_task("calendar_sync.presence.services.presence_refresh_task", person_id))
     return True
 
 
@@ -165,5 +165,5 @@ def presence_poll_due(limit=5000):
         .values_list("pk", flat=True)[:limit]
     )
     for person_id in ids:
-        async_task("calendar_sync.services.presence.presence_refresh_task", person_id)
+        async_task("calendar_sync.presence.services.presence_refresh_task", person_id)
     return len(ids)

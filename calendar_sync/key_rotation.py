@@ -14,9 +14,10 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from calendar_sync.crypto import DataCipher, aad_for
-from calendar_sync.meeting_crypto import ALL_FIELDS, row_key
-from calendar_sync.models import KeywordMeeting, Meeting
+from calendar_sync.encryption.crypto import DataCipher, aad_for
+from calendar_sync.scheduling.models import KeywordMeeting
+from calendar_sync.sync.meeting_fields import ALL_FIELDS, row_key
+from calendar_sync.sync.models import Meeting
 from controlhub.models import Organization, OrgDataKey
 from controlhub.services.keys import (
     org_cipher_version,

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import CalendarSource, Channel
+from calendar_sync.sync.models import CalendarSource, Channel
 
 logger = logging.getLogger(__name__)
 

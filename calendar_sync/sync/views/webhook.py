@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calendar_sync.models import Channel
-from calendar_sync.services.channels import channel_for_notification
-from calendar_sync.services.sources import source_mark_changed
+from calendar_sync.sync.channels import channel_for_notification
+from calendar_sync.sync.models import Channel
+from calendar_sync.sync.sources import source_mark_changed
 
 logger = logging.getLogger(__name__)
 

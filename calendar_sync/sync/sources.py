@@ -24,13 +24,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
-from calendar_sync.models import CalendarSource, Channel, Meeting
-from calendar_sync.services import channels as channel_services
-from calendar_sync.services.sync import BudgetExhausted, calendar_sync_once
+from calendar_sync.sync import channels as channel_services
+from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once
+from calendar_sync.sync.models import CalendarSource, Channel, Meeting
 
 logger = logging.getLogger(__name__)
 
-SYNC_TASK = "calendar_sync.tasks.source_sync"
+SYNC_TASK = "calendar_sync.sync.tasks.source_sync"
 LEASE_SECONDS = 120  # longer than any single sync pass; a killed worker's lease expires after this
 QUEUED_STALE_SECONDS = 60  # a queued task that has not started by then is presumed lost (broker crash)
 MAX_ATTEMPTS = 6

@@ -1,6 +1,6 @@
 """The signed-in user's meetings list (One Button to Push) and the admin page for device tokens.
 
-Thin: selectors in ``calendar_sync.services.meetings_list``, writes in services. The page polls the list partial
+Thin: selectors in ``calendar_sync.meetings.selectors``, writes in services. The page polls the list partial
 every ~10 s with ``If-None-Match``; unchanged → 304 without decrypting anything or reading a meeting.
 """
 
@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from calendar_sync.forms import DeviceTokenForm, TimeZoneForm, time_zone_names
-from calendar_sync.models import DeviceToken
-from calendar_sync.services import meetings_list as sel
-from calendar_sync.services.device_tokens import device_token_create, device_token_revoke
-from calendar_sync.services.presence import presence_refresh_if_stale
+from calendar_sync.meetings import selectors as sel
+from calendar_sync.meetings.device_tokens import device_token_create, device_token_revoke
+from calendar_sync.meetings.forms import DeviceTokenForm, TimeZoneForm, time_zone_names
+from calendar_sync.meetings.models import DeviceToken
+from calendar_sync.presence.services import presence_refresh_if_stale
 from controlhub.errors import error_info
 from controlhub.models import Person
 from controlhub.services.person_calendar import person_calendar_source
