@@ -42,8 +42,8 @@ def setup_env(emulator_url, key_file):
 
 
 def bench_csv(org):
-    from controlhub.models import Person
-    from controlhub.services import csv_import
+    from controlhub.people import csv_import
+    from controlhub.people.models import Person
 
     lines = ["email,name,language,time_zone"] + [
         f"user{i:05d}@bench.test,User {i},{'fr' if i % 3 else ''},{'Europe/Paris' if i % 2 else ''}"
@@ -66,7 +66,7 @@ def bench_request(org, admin, ids):
     from django.test import Client
     from django.urls import reverse
 
-    from controlhub.models import Person
+    from controlhub.people.models import Person
 
     client = Client()
     client.force_login(admin)
@@ -82,8 +82,8 @@ def bench_request(org, admin, ids):
         assert response.status_code == 302, response.status_code
     for label, ms in timings.items():
         print(f"admin request to start a bulk job, {label}: {ms:.0f} ms (target < 300 ms)")
-    from controlhub.models import BulkJob
-    from controlhub.services import activation
+    from controlhub.people import activation
+    from controlhub.people.models import BulkJob
 
     BulkJob.objects.all().delete()  # those were timing only; the queue is not running here
     # The same job for exactly the 5,000 users that exist in Google (the page posts at most a page of ids).
@@ -91,8 +91,8 @@ def bench_request(org, admin, ids):
 
 
 def bench_activation(emu, control, job):
-    from controlhub.models import Person
-    from controlhub.services import activation
+    from controlhub.people import activation
+    from controlhub.people.models import Person
 
     control.quota(per_project_per_minute=PER_PROJECT, per_user_per_minute=PER_USER, time_scale=TIME_SCALE)
     window = 60 * TIME_SCALE
@@ -169,8 +169,9 @@ def main():
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
-    from controlhub.models import Domain, Person
-    from controlhub.services.orgs import organization_create
+    from controlhub.people.models import Person
+    from controlhub.tenancy.models import Domain
+    from controlhub.tenancy.orgs import organization_create
 
     emails = [f"user{i:05d}@bench.test" for i in range(ACTIVATIONS)]
     t0 = time.perf_counter()

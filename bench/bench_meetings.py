@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import bench_environment, free_port
-from controlhub.services.person_calendar import person_calendar_source
+from controlhub.people.calendar import person_calendar_source
 
 TMP = Path(tempfile.mkdtemp(prefix="bench_meetings_"))
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "300"))
@@ -57,8 +57,9 @@ def seed():
     from calendar_sync.meetings.device_tokens import device_token_create
     from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_fields
     from calendar_sync.sync.models import CalendarSource, Meeting
-    from controlhub.models import Membership, Person
-    from controlhub.services.orgs import membership_set, organization_create
+    from controlhub.people.models import Person
+    from controlhub.tenancy.models import Membership
+    from controlhub.tenancy.orgs import membership_set, organization_create
 
     org, admin, _ = organization_create(name="Bench", admin_email="admin@bench.test", admin_password="pw-bench-123!")
     user = membership_set(organization=org, email="uma@bench.test", role=Membership.Role.USER,

@@ -160,8 +160,8 @@ def bench_full_sync(emu, control, org, persons):
     import pstats
 
     from calendar_sync.sync.models import Meeting
-    from controlhub.services.google_connection import org_gateway
-    from controlhub.services.person_calendar import person_calendar_source
+    from controlhub.people.calendar import person_calendar_source
+    from controlhub.tenancy.google_connection import org_gateway
 
     gateway = org_gateway(org)
     for p in persons:  # mint every delegated token first: both runs then pay for the same requests only
@@ -189,7 +189,7 @@ def bench_full_sync(emu, control, org, persons):
 def bench_full_sync_with_latency(control, org, persons):
     """Both runs with ``THREADS`` threads while every events.list answers after ``GOOGLE_DELAY_MS``."""
     from calendar_sync.sync.models import CalendarSource, Meeting
-    from controlhub.services.google_connection import org_gateway
+    from controlhub.tenancy.google_connection import org_gateway
 
     sample = persons[:DELAY_USERS]
     subs = list(CalendarSource.objects.filter(person__in=sample))
@@ -387,8 +387,8 @@ def main():
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
-    from controlhub.models import Person
-    from controlhub.services.orgs import organization_create
+    from controlhub.people.models import Person
+    from controlhub.tenancy.orgs import organization_create
 
     org, _, _ = organization_create(name="Bench", admin_email="admin@bench.test", admin_password="x" * 20)
     persons = [Person.objects.create(organization=org, email=e, calendar_state="activated") for e in emails]

@@ -13,7 +13,7 @@ class CalendarSyncConfig(AppConfig):
         from calendar_sync.scheduling import keywords
         from calendar_sync.sync import engine as sync
         from calendar_sync.warmup import worker_warm_up
-        from controlhub.services.person_calendar import person_calendar_started
+        from controlhub.people.calendar import person_calendar_started
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
         sync.on_page_committed(keywords.process_events)

@@ -18,13 +18,13 @@ from calendar_sync.encryption.crypto import DataCipher, aad_for
 from calendar_sync.scheduling.models import KeywordMeeting
 from calendar_sync.sync.meeting_fields import ALL_FIELDS, row_key
 from calendar_sync.sync.models import Meeting
-from controlhub.models import Organization, OrgDataKey
-from controlhub.services.keys import (
+from controlhub.tenancy.keys import (
     org_cipher_version,
     org_data_key_create,
     org_data_key_latest_version,
     org_data_keys_rewrap,
 )
+from controlhub.tenancy.models import Organization, OrgDataKey
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ def worker_warm_up(sender=None, proc_name=None, **kwargs):
         import calendar_sync.scheduling.keywords  # noqa: F401
         import calendar_sync.sync.engine  # noqa: F401
         import calendar_sync.sync.sources  # noqa: F401
-        import controlhub.services.activation  # noqa: F401
-        from controlhub.services.google_connection import deployment_gateway
+        import controlhub.people.activation  # noqa: F401
+        from controlhub.tenancy.google_connection import deployment_gateway
 
         connection.ensure_connection()
         gateway = deployment_gateway()

@@ -8,3 +8,8 @@ class ControlhubConfig(AppConfig):
 
     def ready(self):
         from controlhub import checks  # noqa: F401 - registers the system checks
+        from controlhub.people.services import email_verified_in
+        from controlhub.tenancy.boundary import register_verified_email_lookup
+
+        # The tenant boundary's own-key rule asks people whether a mailbox was proven; tenancy never imports them.
+        register_verified_email_lookup(email_verified_in)

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.services.domains import domain_normalize
+from controlhub.domains.services import domain_normalize
 
 
 class DomainAddForm(forms.Form):

@@ -6,9 +6,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import BulkJob, Person
-from controlhub.services.csv_import import MAX_BYTES
-from controlhub.services.people import (
+from controlhub.people.csv_import import MAX_BYTES
+from controlhub.people.models import BulkJob, Person
+from controlhub.people.services import (
     NAME_MAX_LENGTH,
     email_is_valid,
     email_normalize,

@@ -5,13 +5,13 @@ from django_q.models import Schedule
 SCHEDULES = [
     {
         "name": "domains.reverify",
-        "func": "controlhub.tasks.domains.domains_reverify_all",
+        "func": "controlhub.domains.tasks.domains_reverify_all",
         "schedule_type": Schedule.HOURLY,
     },
     {
         # Validations whose backoff has expired (and Pending people whose task was lost) run again.
         "name": "people.activation_retry_due",
-        "func": "controlhub.tasks.people.activation_retry_due",
+        "func": "controlhub.people.tasks.activation_retry_due",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from controlhub.models import Membership
-from controlhub.services.orgs import membership_set, organization_create
+from controlhub.tenancy.models import Membership
+from controlhub.tenancy.orgs import membership_set, organization_create
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -53,7 +53,7 @@ def admin_user(org_and_admin):
 @pytest.fixture
 def ready_org(org):
     """An organization whose Google connection tested Ready, with its domain acme.test verified."""
-    from controlhub.models import Domain
+    from controlhub.tenancy.models import Domain
 
     org.setup_state = "ready"
     org.save(update_fields=["setup_state"])
@@ -141,7 +141,7 @@ def google(emulator, settings, tmp_path):
     """A fresh emulated Google and the app pointed at it. Returns the control client with helpers attached:
     ``google.key`` (service-account JSON), ``google.client_id``, ``google.project_id``."""
     from calendar_sync.google.gateway import forget_gateways
-    from controlhub.services.keys import forget_ciphers
+    from controlhub.tenancy.keys import forget_ciphers
     from tests.emulator import EmulatorControl
 
     control = EmulatorControl(emulator.base_url)
@@ -169,7 +169,7 @@ def google_tenant(google, request):
     has the ``org`` fixture, acme.test is that org's verified domain (the tenant is the org's own), unless the
     test is marked ``unverified_domain``."""
     if "org" in request.fixturenames and not request.node.get_closest_marker("unverified_domain"):
-        from controlhub.models import Domain
+        from controlhub.tenancy.models import Domain
 
         Domain.objects.get_or_create(organization=request.getfixturevalue("org"), name="acme.test",
                                      defaults={"state": Domain.State.VERIFIED})

@@ -7,8 +7,10 @@ from django.urls import get_resolver, reverse
 
 from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.meetings.models import DeviceToken
-from controlhub.models import BulkJob, ConnectionTest, Domain, Person, PersonHistory
-from controlhub.services.person_calendar import person_calendar_source
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.people.calendar import person_calendar_source
+from controlhub.people.models import BulkJob, Person, PersonHistory
+from controlhub.tenancy.models import Domain
 
 OBJECT_ROUTES = {
     "onboarding_test_panel": ("test", {}),

@@ -16,12 +16,15 @@ from calendar_sync.presence import services as presence
 from calendar_sync.scheduling import keywords
 from calendar_sync.sync import sources
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import ConnectionTest, Domain, Person
-from controlhub.services import activation, directory_import, invitations, onboarding
-from controlhub.services.google_connection import org_gateway
-from controlhub.services.people import person_create
-from controlhub.services.person_calendar import person_calendar_source
-from controlhub.services.tenant_boundary import subject_refusal
+from controlhub.onboarding import services as onboarding
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.people import activation, directory_import, invitations
+from controlhub.people.calendar import person_calendar_source
+from controlhub.people.models import Person
+from controlhub.people.services import person_create
+from controlhub.tenancy.boundary import subject_refusal
+from controlhub.tenancy.google_connection import org_gateway
+from controlhub.tenancy.models import Domain
 from tests.conftest import SCOPES_CORE
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from django_q.models import Success
 
 from calendar_sync.sync.meeting_fields import decrypt_fields
 from calendar_sync.sync.models import Channel, Meeting
-from controlhub.models import Person
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
+from controlhub.people.models import Person
 from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]

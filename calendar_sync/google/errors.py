@@ -2,7 +2,7 @@
 
 Nothing outside ``calendar_sync.google`` sees a googleapiclient or google-auth exception: the gateway turns each
 into one of these, with the original Google payload attached (``.payload``), so callers can decide (retry,
-error state, resync) and pages can explain. ``error_code`` keys into ``controlhub.errors.CATALOGUE``.
+error state, resync) and pages can explain. ``error_code`` keys into ``controlhub.tenancy.errors.CATALOGUE``.
 
 References: https://developers.google.com/identity/protocols/oauth2/service-account#error-codes and
 https://developers.google.com/workspace/calendar/api/guides/errors
@@ -146,7 +146,7 @@ class GoogleUnavailable(GoogleError):
 
 class SubjectOutsideTenant(GoogleError):
     """Refused before any call to Google: the subject is not inside the calling organization's own Google
-    Workspace tenant (see ``controlhub.services.tenant_boundary``). Never retried."""
+    Workspace tenant (see ``controlhub.tenancy.boundary``). Never retried."""
 
     error_code = "subject_outside_tenant"
 

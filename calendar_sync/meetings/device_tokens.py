@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from calendar_sync.meetings.models import DeviceToken
 from calendar_sync.meetings.selectors import compiled_first
-from controlhub.services.orgs import audit_record
+from controlhub.tenancy.orgs import audit_record
 
 TOKEN_PREFIX = "chd_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)

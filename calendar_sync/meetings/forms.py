@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import Person
+from controlhub.people.models import Person
 
 
 @lru_cache(maxsize=1)

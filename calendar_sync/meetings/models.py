@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import Organization
+from controlhub.tenancy.models import Organization
 
 
 class DeviceToken(models.Model):

@@ -38,9 +38,9 @@ from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.presence.services import presence_of
 from calendar_sync.sync.meeting_fields import TABLE, row_key
 from calendar_sync.sync.models import CalendarSource, Meeting
-from controlhub.models import Person
-from controlhub.services.keys import org_cipher_version
-from controlhub.services.orgs import audit_record
+from controlhub.people.models import Person
+from controlhub.tenancy.keys import org_cipher_version
+from controlhub.tenancy.orgs import audit_record
 
 PAST_DAYS = 7
 FUTURE_DAYS = 31

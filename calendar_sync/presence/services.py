@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google import errors as gerrors
 from calendar_sync.sync.models import Meeting
-from controlhub.models import Person
+from controlhub.people.models import Person
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def person_presence_refresh(*, person, gateway=None):
         return None
     try:
         if gateway is None:
-            from controlhub.services.google_connection import org_gateway
+            from controlhub.tenancy.google_connection import org_gateway
 
             gateway = org_gateway(person.organization)
         vacation = gateway.vacation_get(person.email)

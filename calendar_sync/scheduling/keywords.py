@@ -35,7 +35,7 @@ from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.google import errors as gerrors
 from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
 from calendar_sync.scheduling.models import KeywordMeeting
-from controlhub.services.keys import org_cipher, org_cipher_for
+from controlhub.tenancy.keys import org_cipher, org_cipher_for
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class _Context:
     @property
     def gateway(self):
         if self._gateway is None:
-            from controlhub.services.google_connection import org_gateway
+            from controlhub.tenancy.google_connection import org_gateway
 
             self._gateway = org_gateway(self.organization)
         return self._gateway

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import Organization
+from controlhub.tenancy.models import Organization
 
 
 class KeywordMeeting(models.Model):

@@ -9,7 +9,7 @@ key (not the primary key) lets a page of events be encrypted before a bulk upser
 import json
 
 from calendar_sync.encryption.crypto import aad_for
-from controlhub.services.keys import org_cipher, org_cipher_for
+from controlhub.tenancy.keys import org_cipher, org_cipher_for
 
 TABLE = "calendar_sync_meeting"
 TEXT_FIELDS = ("title", "description", "location", "organizer_email", "organizer_name", "join_url")

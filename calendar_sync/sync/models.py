@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import Organization
+from controlhub.tenancy.models import Organization
 
 
 class CalendarSource(models.Model):

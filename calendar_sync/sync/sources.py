@@ -108,7 +108,7 @@ def source_stop(*, source_id):
     active = list(sub.channels.filter(state=Channel.State.ACTIVE))
     if active:
         try:
-            from controlhub.services.google_connection import org_gateway
+            from controlhub.tenancy.google_connection import org_gateway
 
             gateway = org_gateway(sub.organization)
         except Exception:  # noqa: BLE001 - no key any more: the channels expire on their own
@@ -208,7 +208,7 @@ def _ensure_channel(sub, gateway, now):
 def source_run(*, source_id, now=None):
     """Sync one calendar under a lease, looping while pushes marked it dirty meanwhile. Returns the last
     SyncOutcome, or None when another worker holds the lease (it will loop) or the calendar is not active."""
-    from controlhub.services.google_connection import org_gateway
+    from controlhub.tenancy.google_connection import org_gateway
 
     if not _acquire(source_id, now or timezone.now()):
         CalendarSource.objects.filter(pk=source_id).exclude(

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import controlhub.models
+import controlhub.tenancy.models
 
 
 class Migration(migrations.Migration):
@@ -144,7 +144,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=253)),
-                ('token', models.CharField(default=controlhub.models._verification_token, max_length=64)),
+                ('token', models.CharField(default=controlhub.tenancy.models._verification_token, max_length=64)),
                 ('state', models.CharField(choices=[('pending', 'Pending'), ('verified', 'Verified'), ('failed', 'Failed')], default='pending', max_length=20)),
                 ('failure_code', models.CharField(blank=True, max_length=40)),
                 ('failure_reason', models.TextField(blank=True)),

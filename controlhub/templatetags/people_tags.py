@@ -12,11 +12,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from controlhub.errors import error_info
+from controlhub.tenancy.errors import error_info
 
 register = template.Library()
 
-# The fixed messages services write (kept in sync with controlhub.services.activation / invitations).
+# The fixed messages services write (kept in sync with controlhub.people.activation / invitations).
 FIXED = {
     gettext_noop("Service enabled"),
     gettext_noop("Validation started"),

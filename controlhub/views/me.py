@@ -2,10 +2,10 @@
 
 from django.views.generic import TemplateView
 
-from controlhub.errors import error_info
-from controlhub.models import Person
-from controlhub.services import activation
-from controlhub.views.base import OrgMemberRequiredMixin
+from controlhub.people import activation
+from controlhub.people.models import Person
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.views import OrgMemberRequiredMixin
 
 
 class MeView(OrgMemberRequiredMixin, TemplateView):

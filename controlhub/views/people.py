@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from controlhub.errors import CATALOGUE, error_info
 from controlhub.forms_people import BulkActionForm, CsvUploadForm, DirectoryImportForm, PersonAddForm
-from controlhub.models import BulkJob, Person
-from controlhub.services import activation, csv_import, directory_import, invitations, people
-from controlhub.views.base import OrgAdminRequiredMixin
+from controlhub.people import activation, csv_import, directory_import, invitations
+from controlhub.people import services as people
+from controlhub.people.models import BulkJob, Person
+from controlhub.tenancy.errors import CATALOGUE, error_info
+from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 PAGE_SIZE = 50
 

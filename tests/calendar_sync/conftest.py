@@ -8,7 +8,8 @@ from django.utils import timezone
 from calendar_sync.sync.engine import sync_window
 from calendar_sync.sync.meeting_fields import decrypt_fields
 from calendar_sync.sync.models import Meeting
-from controlhub.models import Domain, Person
+from controlhub.people.models import Person
+from controlhub.tenancy.models import Domain
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calendar_sync.meetings import selectors as sel
 from calendar_sync.meetings.device_tokens import device_token_create, device_token_revoke
-from controlhub.services.person_calendar import person_calendar_source
+from controlhub.people.calendar import person_calendar_source
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting
 from calendar_sync.sync.sources import source_run
-from controlhub.services.person_calendar import person_calendar_start, person_calendar_stop
+from controlhub.people.calendar import person_calendar_start, person_calendar_stop
 from tests.calendar_sync.conftest import assert_mirrors, event_at, mirror, soon
 from tests.conftest import wait_until
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 from calendar_sync.meetings.device_tokens import device_token_authenticate, token_hash
 from calendar_sync.meetings.models import DeviceToken
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import AuditEvent
-from controlhub.services.person_calendar import person_calendar_source
+from controlhub.people.calendar import person_calendar_source
+from controlhub.tenancy.models import AuditEvent
 from tests.calendar_sync.test_meetings_support import make_person
 
 pytestmark = pytest.mark.django_db

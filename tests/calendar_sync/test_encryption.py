@@ -9,7 +9,7 @@ from django_q.models import OrmQ, Task
 from calendar_sync.encryption.crypto import DecryptionError
 from calendar_sync.sync.meeting_fields import decrypt_field
 from calendar_sync.sync.models import Meeting
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
 from tests.calendar_sync.conftest import event_at, soon
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         attendees=[{"email": SECRETS[2], "displayName": SECRETS[5]}]))
     from django_q.tasks import async_task
 
-    async_task("controlhub.tasks.people.person_calendar_start", ana.pk)  # as activation enqueues it (runs inline)
+    async_task("controlhub.people.tasks.person_calendar_start", ana.pk)  # as activation enqueues it (runs inline)
     assert Meeting.objects.count() == 1
     assert person_calendar_start(person_id=ana.pk) is not None
 
@@ -53,7 +53,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         assert secret.encode().hex() not in dump.lower()
     queued = [repr((t.func, t.args, t.kwargs, t.result)) for t in Task.objects.all()]
     queued += [str(q.payload) for q in OrmQ.objects.all()]
-    assert Task.objects.filter(func="controlhub.tasks.people.person_calendar_start").exists()
+    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_start").exists()
     for secret in SECRETS:
         assert not any(secret in text for text in queued)
 
@@ -72,7 +72,7 @@ def test_moved_ciphertext_and_wrong_key_fail_loudly(google, activated, settings)
     one.location_enc = one.title_enc  # moved to another column
     with pytest.raises(DecryptionError):
         decrypt_field(ana.organization, one, "location")
-    from controlhub.services.keys import forget_ciphers
+    from controlhub.tenancy.keys import forget_ciphers
 
     settings.ENCRYPTION_KEYS = "other:" + base64.urlsafe_b64encode(b"x" * 32).decode()
     forget_ciphers()

@@ -7,7 +7,7 @@ import pytest
 from calendar_sync.scheduling import keywords
 from calendar_sync.scheduling.keywords import JOIN_BLOCK_START, MARKER_EVENT, MARKER_MEETING, process_events
 from calendar_sync.scheduling.models import KeywordMeeting
-from controlhub.services.google_connection import org_gateway
+from controlhub.tenancy.google_connection import org_gateway
 from tests.calendar_sync.test_meetings_support import make_person, make_source
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calendar_sync.meetings import selectors as sel
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import Person
+from controlhub.people.models import Person
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from calendar_sync.encryption.crypto import DataCipher, DecryptionError
 from calendar_sync.meetings import selectors as sel
 from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.sync.meeting_fields import TABLE, cipher_for_writes, row_key
-from controlhub.services.person_calendar import person_calendar_source, person_calendar_start
+from controlhub.people.calendar import person_calendar_source, person_calendar_start
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +255,7 @@ def test_fast_json_is_the_reference_document(client, me, bearer):
 
 def test_person_of_user_loads_what_the_orm_loads_in_one_query(org, me, plain_user, admin_user,
                                                               django_assert_num_queries):
-    from controlhub.models import Person
+    from controlhub.people.models import Person
 
     def fields(instance):
         return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_fields
 from calendar_sync.sync.models import CalendarSource, Meeting
-from controlhub.models import Person
+from controlhub.people.models import Person
 
 _ids = itertools.count(1)
 

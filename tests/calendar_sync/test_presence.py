@@ -12,7 +12,7 @@ from calendar_sync.presence.services import (
     presence_refresh_if_stale,
     vacation_period,
 )
-from controlhub.models import Person
+from controlhub.people.models import Person
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from calendar_sync.encryption.crypto import DataCipher, MasterKeyring, aad_for
 from calendar_sync.key_rotation import org_key_rotate, org_rotation_pending
 from calendar_sync.sync.meeting_fields import decrypt_field
 from calendar_sync.sync.models import Meeting
-from controlhub.models import OrgDataKey
-from controlhub.services.keys import forget_ciphers, org_cipher
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
+from controlhub.tenancy.keys import forget_ciphers, org_cipher
+from controlhub.tenancy.models import OrgDataKey
 from tests.calendar_sync.conftest import event_at, soon
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from calendar_sync.sync.models import CalendarSource, Meeting
 from calendar_sync.sync.scheduler import sources_claim_due, sources_maintain
-from controlhub.models import Person
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
+from controlhub.people.models import Person
 from tests.calendar_sync.conftest import assert_mirrors, event_at, mirror, soon
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 from calendar_sync.sync.meeting_fields import decrypt_fields
 from calendar_sync.sync.models import CalendarSource, Meeting
 from calendar_sync.sync.sources import source_run
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, soon
 
 pytestmark = pytest.mark.django_db

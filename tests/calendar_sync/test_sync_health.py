@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from controlhub.models import Person
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
+from controlhub.people.models import Person
 from tests.calendar_sync.conftest import event_at, soon
 from tests.calendar_sync.test_meetings_support import linked_source
 from tests.conftest import PASSWORD

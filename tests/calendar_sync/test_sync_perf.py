@@ -12,7 +12,7 @@ from calendar_sync.sync import engine as sync
 from calendar_sync.sync.joinlinks import extract_links
 from calendar_sync.sync.meeting_fields import cipher_for_writes, decrypt_fields
 from calendar_sync.sync.models import Meeting
-from controlhub.models import Person
+from controlhub.people.models import Person
 from tests.calendar_sync.test_meetings_support import linked_source
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 from django_q.signals import post_spawn
 
 from calendar_sync.google.gateway import forget_gateways
-from controlhub.services.google_connection import deployment_gateway
+from controlhub.tenancy.google_connection import deployment_gateway
 
 
 def test_worker_spawn_prepares_the_gateway_without_calling_google(google, db):
@@ -15,8 +15,8 @@ def test_worker_spawn_prepares_the_gateway_without_calling_google(google, db):
 
 
 def test_own_key_is_parsed_once(google, org, db):
-    from controlhub.services.google_connection import org_service_account_key
-    from controlhub.services.onboarding import own_key_upload
+    from controlhub.onboarding.services import own_key_upload
+    from controlhub.tenancy.google_connection import org_service_account_key
 
     own_key_upload(organization=org, data=google.key_file.read_bytes())
     org.refresh_from_db()

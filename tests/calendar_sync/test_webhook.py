@@ -5,7 +5,7 @@ from django.test import Client
 
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting
 from calendar_sync.sync.sources import source_mark_changed
-from controlhub.services.person_calendar import person_calendar_start
+from controlhub.people.calendar import person_calendar_start
 from tests.calendar_sync.conftest import assert_mirrors, event_at, google_truth, mirror, soon
 from tests.conftest import wait_until
 

@@ -10,10 +10,11 @@ from django.utils import timezone
 from django_q.models import Task
 
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
-from controlhub.errors import error_info
-from controlhub.models import Domain, Person
-from controlhub.services import activation
-from controlhub.services.people import person_create
+from controlhub.people import activation
+from controlhub.people.models import Person
+from controlhub.people.services import person_create
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.models import Domain
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_activation_success_stores_settings_history_and_starts_sync(google_tenan
     assert person.error_code == "" and person.activation_attempts == 0
     assert _messages(person) == ["Service enabled", "Validation started", "Activated"]
     assert person.history.filter(message="Service enabled", actor=admin_user).exists()
-    assert Task.objects.filter(func="controlhub.tasks.people.person_calendar_start", args=(person.pk,)).exists()
+    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_start", args=(person.pk,)).exists()
     # The validation: 1 token (both scopes) + settings.list + events.list maxResults=1; the sync engine follows.
     calls = [r for r in google_tenant.requests()["requests"] if r.get("subject") == "ana@acme.test"]
     first = [(c["method"], c.get("api_method")) for c in calls[:3]]
@@ -184,7 +185,7 @@ def test_preconditions_without_google_calls(google_tenant, org, commit):
 @pytest.mark.unverified_domain
 def test_own_key_preconditions_accept_a_verified_email(google_tenant, org, commit):
     """The org's own key: its tenant admin delegated to its own client ID, so a verified email is enough."""
-    from controlhub.services.onboarding import own_key_upload
+    from controlhub.onboarding.services import own_key_upload
 
     own_key_upload(organization=org, data=google_tenant.key_file.read_bytes())
     org.refresh_from_db()
@@ -228,7 +229,7 @@ def test_deactivate_stops_sync_and_keeps_history(google_tenant, ready_org, admin
     person.refresh_from_db()
     assert person.calendar_state == "off"
     assert _messages(person) == ["Service enabled", "Validation started", "Activated", "Service disabled"]
-    assert Task.objects.filter(func="controlhub.tasks.people.person_calendar_stop", args=(person.pk,)).exists()
+    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_stop", args=(person.pk,)).exists()
 
 
 def test_validation_after_deactivation_does_nothing(google_tenant, ready_org):

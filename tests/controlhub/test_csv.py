@@ -8,9 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from controlhub.models import BulkJob, Domain, Person
-from controlhub.services import csv_import
-from controlhub.services.people import person_create
+from controlhub.people import csv_import
+from controlhub.people.models import BulkJob, Person
+from controlhub.people.services import person_create
+from controlhub.tenancy.models import Domain
 
 
 @pytest.fixture

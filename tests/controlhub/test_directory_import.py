@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from calendar_sync.google.gateway import SCOPE_DIRECTORY_READONLY
-from controlhub.models import BulkJob, Person
-from controlhub.services import csv_import
-from controlhub.services.people import person_create
+from controlhub.people import csv_import
+from controlhub.people.models import BulkJob, Person
+from controlhub.people.services import person_create
 from tests.conftest import SCOPES_CORE
 
 # Names a Google admin (or a user editing their own profile) can set, that the add form and the CSV refuse:

@@ -10,15 +10,16 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from controlhub.models import AuditEvent, Domain, Person
-from controlhub.services.domains import (
+from controlhub.domains.services import (
     domain_add,
     domain_claims_expire,
     domain_normalize,
     domain_verify,
     domains_reverify_due,
 )
-from controlhub.tasks.domains import domains_reverify_all
+from controlhub.domains.tasks import domains_reverify_all
+from controlhub.people.models import Person
+from controlhub.tenancy.models import AuditEvent, Domain
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +193,7 @@ def test_verify_dns_timeout(admin_client, org, settings):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
         silent.bind(("127.0.0.1", 0))
         settings.DNS_NAMESERVERS = [f"127.0.0.1:{silent.getsockname()[1]}"]
-        import controlhub.services.domains as domains_service
+        import controlhub.domains.services as domains_service
 
         domains_service.DNS_TIMEOUT, old = 0.3, domains_service.DNS_TIMEOUT
         try:
@@ -238,7 +239,7 @@ def test_reverify_due(org, google):
 def test_schedule_is_declared():
     from controlhub.schedules import SCHEDULES
 
-    assert any(s["func"] == "controlhub.tasks.domains.domains_reverify_all" for s in SCHEDULES)
+    assert any(s["func"] == "controlhub.domains.tasks.domains_reverify_all" for s in SCHEDULES)
 
 
 # --- removal ------------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from controlhub.models import Membership, Person
+from controlhub.people.models import Person
+from controlhub.tenancy.models import Membership
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]

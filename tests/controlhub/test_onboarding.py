@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_DIRECTORY_READONLY, SCOPE_GMAIL_SETTINGS
-from controlhub.models import AuditEvent, ConnectionTest, Organization
-from controlhub.services.google_connection import org_service_account_key
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.tenancy.google_connection import org_service_account_key
+from controlhub.tenancy.models import AuditEvent, Organization
 from tests.conftest import SCOPES_CORE
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ SCOPES_LINE = "https://www.googleapis.com/auth/calendar,https://www.googleapis.c
 @pytest.fixture(autouse=True)
 def fresh_ciphers():
     """Own keys are stored encrypted: start each test without cached data keys."""
-    from controlhub.services.keys import forget_ciphers
+    from controlhub.tenancy.keys import forget_ciphers
 
     forget_ciphers()
     yield
@@ -32,7 +33,7 @@ def fresh_ciphers():
 def verified_acme(request):
     """Test connection acts as a test account only inside the org's own tenant: acme.test is verified."""
     if "org" in request.fixturenames:
-        from controlhub.models import Domain
+        from controlhub.tenancy.models import Domain
 
         org = request.getfixturevalue("org")
         Domain.objects.get_or_create(organization=org, name="acme.test", defaults={"state": Domain.State.VERIFIED})

@@ -6,9 +6,9 @@ import io
 from django.urls import reverse
 from django.utils import timezone
 
-from controlhub.models import BulkJob, Person, PersonHistory
-from controlhub.services import activation
-from controlhub.services.people import email_normalize, person_create
+from controlhub.people import activation
+from controlhub.people.models import BulkJob, Person, PersonHistory
+from controlhub.people.services import email_normalize, person_create
 
 
 def _seed(org, n, state="off", code="", prefix="p"):

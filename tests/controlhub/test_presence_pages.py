@@ -4,9 +4,9 @@ import time
 
 from django.urls import reverse
 
-from controlhub.models import Person
-from controlhub.services import activation
-from controlhub.services.people import person_create
+from controlhub.people import activation
+from controlhub.people.models import Person
+from controlhub.people.services import person_create
 
 
 def test_activation_reads_vacation_and_admin_pages_show_out_of_office(

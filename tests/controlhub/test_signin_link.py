@@ -8,9 +8,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils.http import urlsafe_base64_decode
 
-from controlhub.models import Domain, Membership, Person
-from controlhub.services import activation, invitations
-from controlhub.services.people import person_create
+from controlhub.people import activation, invitations
+from controlhub.people.models import Person
+from controlhub.people.services import person_create
+from controlhub.tenancy.models import Domain, Membership
 
 
 def _link(message):
@@ -89,7 +90,7 @@ def test_signing_in_is_not_a_tenant_admins_consent_with_the_shared_key(client, o
 
 def test_signed_in_user_can_be_activated_with_the_orgs_own_key(client, org, person, google,
                                                                 django_capture_on_commit_callbacks):
-    from controlhub.services.onboarding import own_key_upload
+    from controlhub.onboarding.services import own_key_upload
 
     own_key_upload(organization=org, data=google.key_file.read_bytes())
     org.refresh_from_db()

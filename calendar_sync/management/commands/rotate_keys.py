@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from calendar_sync.encryption.crypto import CryptoError
 from calendar_sync.key_rotation import BATCH_SIZE, master_key_rotate, org_key_rotate
-from controlhub.models import Organization
+from controlhub.tenancy.models import Organization
 
 
 class Command(BaseCommand):

@@ -25,10 +25,10 @@ from calendar_sync.meetings.device_tokens import device_token_create, device_tok
 from calendar_sync.meetings.forms import DeviceTokenForm, TimeZoneForm, time_zone_names
 from calendar_sync.meetings.models import DeviceToken
 from calendar_sync.presence.services import presence_refresh_if_stale
-from controlhub.errors import error_info
-from controlhub.models import Person
-from controlhub.services.person_calendar import person_calendar_source
-from controlhub.views.base import OrgAdminRequiredMixin, OrgMemberRequiredMixin
+from controlhub.people.calendar import person_calendar_source
+from controlhub.people.models import Person
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.views import OrgAdminRequiredMixin, OrgMemberRequiredMixin
 
 
 @lru_cache(maxsize=64)

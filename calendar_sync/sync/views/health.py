@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from calendar_sync.sync.models import CalendarSource, Channel
-from controlhub.errors import CATALOGUE
-from controlhub.views.base import OrgAdminRequiredMixin
+from controlhub.tenancy.errors import CATALOGUE
+from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 logger = logging.getLogger(__name__)
 

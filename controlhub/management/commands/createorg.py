@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from controlhub.services.orgs import organization_create
+from controlhub.tenancy.orgs import organization_create
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from controlhub.services.person_calendar import person_calendar_source
+from controlhub.people.calendar import person_calendar_source
 
 DOMAIN = "demo.example.com"
 ADMIN_EMAIL = f"admin@{DOMAIN}"
@@ -148,8 +148,9 @@ class Command(BaseCommand):
     def seed_org(self):
         from django.contrib.auth import get_user_model
 
-        from controlhub.models import Domain, Membership, Organization, Person
-        from controlhub.services.orgs import membership_set, organization_create
+        from controlhub.people.models import Person
+        from controlhub.tenancy.models import Domain, Membership, Organization
+        from controlhub.tenancy.orgs import membership_set, organization_create
 
         org = Organization.objects.filter(slug="demo").first()
         if org is None:
@@ -194,8 +195,11 @@ class Command(BaseCommand):
         from django_q.conf import Conf
 
         from calendar_sync.meetings.device_tokens import device_token_create
-        from controlhub.models import Domain, Person
-        from controlhub.services import activation, domains, onboarding
+        from controlhub.domains import services as domains
+        from controlhub.onboarding import services as onboarding
+        from controlhub.people import activation
+        from controlhub.people.models import Person
+        from controlhub.tenancy.models import Domain
 
         was_sync, Conf.SYNC = Conf.SYNC, True
         try:

@@ -16,7 +16,8 @@ THE RULE (the README's security section says the same):
 - In both cases a subject whose domain another organization has verified is never impersonated for anyone
   else.
 
-``subject_refusal`` is the one function that decides. It is enforced where impersonation happens: every
+``subject_refusal`` is the one function that decides (``controlhub.onboarding.tenant`` learns the secondary domains
+it relies on). It is enforced where impersonation happens: every
 gateway an organization gets (``google_connection.org_gateway``) is a ``GuardedGateway`` whose guard runs
 ``TenantBoundary.require`` before any credentials for a subject are built, so Test connection, activation, the
 background validation, directory import, sync, channels, keyword PATCHes and presence reads all pass through
@@ -27,11 +28,8 @@ explain the refusal on the person's page.
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.utils import timezone
-
 from calendar_sync.google import errors as google_errors
-from controlhub.models import Domain, Organization, Person
+from controlhub.tenancy.models import Domain
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +111,7 @@ class TenantBoundary:
         if domain in self.tenant_domains:
             return None
         if self.own_key and email_verified is None:
-            email_verified = Person.objects.filter(
-                organization_id=self.organization.pk, email=subject, email_verified_at__isnull=False
-            ).exists()
+            email_verified = any(lookup(self.organization, subject) for lookup in _VERIFIED_EMAIL_LOOKUPS)
         if self.own_key and email_verified:
             return None
         if self.own_key:
@@ -133,82 +129,16 @@ class TenantBoundary:
         raise cls(f"Refused before calling Google: {refusal.reason}.")
 
 
+_VERIFIED_EMAIL_LOOKUPS = []
+
+
+def register_verified_email_lookup(lookup):
+    """``lookup(organization, email) -> bool``: whether a member of the org proved this mailbox by signing in.
+    People register theirs at start-up (tenancy sits below people and never imports them)."""
+    if lookup not in _VERIFIED_EMAIL_LOOKUPS:
+        _VERIFIED_EMAIL_LOOKUPS.append(lookup)
+
+
 def subject_refusal(organization, subject):
     """The one decision: ``None`` if ``organization`` may impersonate ``subject``, else a ``Refusal``."""
     return TenantBoundary(organization).refusal(subject)
-
-
-# --- learning the tenant ---------------------------------------------------------------------------------
-def tenant_admin_subject(organization):
-    """A Workspace admin of the org's tenant to ask the Directory as: the test account of the last successful
-    Test connection, if it is (still) in a verified domain."""
-    from controlhub.models import ConnectionTest
-
-    boundary = TenantBoundary(organization)
-    for email in ConnectionTest.objects.filter(organization=organization, ok=True).order_by(
-        "-created_at"
-    ).values_list("test_email", flat=True)[:5]:
-        if _domain_of(email) in boundary.verified_domains:
-            return email
-    return ""
-
-
-@transaction.atomic
-def tenant_customer_record(*, organization, customer_id):
-    """Remember the Directory ``customerId`` of the org's tenant (read as a subject of a verified domain)."""
-    if not customer_id:
-        return
-    org = Organization.objects.select_for_update().get(pk=organization.pk)
-    if org.google_customer_id != customer_id:
-        # Another tenant behind the same verified domain is impossible in Google; a change means the admin
-        # moved the domain: what we learned about the old tenant no longer holds.
-        org.google_customer_id = customer_id
-        org.google_tenant_domains = []
-        org.save(update_fields=["google_customer_id", "google_tenant_domains"])
-        organization.google_customer_id = customer_id
-        organization.google_tenant_domains = []
-
-
-def tenant_domain_learn(*, organization, subject, gateway):
-    """Find out whether ``subject``'s domain is a secondary/alias domain of the org's own tenant.
-
-    Asks the Directory (``users.get``, scope admin.directory.user.readonly) as a Workspace admin of a verified
-    domain; Google answers only for users of the admin's own tenant, and we compare ``customerId`` too. Records
-    the domain on success. Returns True when the domain is (now) known to be in the tenant. Never raises for
-    Google errors: an unknown answer is a refusal.
-    """
-    domain = _domain_of(subject)
-    boundary = TenantBoundary(organization)
-    if domain in boundary.verified_domains or domain in boundary.tenant_domains:
-        return True
-    if not organization.directory_import_enabled:
-        return False
-    if Domain.objects.filter(name=domain, state=Domain.State.VERIFIED).exists():
-        return False  # verified by another organization: never ours
-    admin = tenant_admin_subject(organization)
-    if not admin:
-        return False
-    try:
-        if not organization.google_customer_id:
-            tenant_customer_record(organization=organization,
-                                   customer_id=gateway.directory_user(admin, admin).get("customerId", ""))
-        user = gateway.directory_user(admin, subject)
-    except google_errors.GoogleError as exc:
-        logger.info("tenant check of a %s subject failed: %s", domain, exc.error_code)
-        return False
-    customer = user.get("customerId", "")
-    primary_domain = _domain_of(user.get("primaryEmail", ""))
-    if not customer or customer != organization.google_customer_id:
-        return False
-    learned = {domain, primary_domain} - boundary.verified_domains
-    with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
-        if org.google_customer_id != customer:
-            return False
-        domains = sorted(set(org.google_tenant_domains or []) | learned)
-        org.google_tenant_domains = domains
-        org.save(update_fields=["google_tenant_domains"])
-        organization.google_tenant_domains = domains
-    logger.info("org %s: %s learned as a domain of its Google tenant at %s", organization.pk, domain,
-                timezone.now().isoformat())
-    return True

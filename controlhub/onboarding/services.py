@@ -3,7 +3,7 @@ Test connection that names the exact fault.
 
 Test connection asks Google for a delegated token *per scope*, so "client not authorized at all" (no scope works)
 is told apart from "scope X missing" (the others work), then makes the calls the service will make. It runs in
-the background (``controlhub.tasks.onboarding``); the page polls the ``ConnectionTest`` row, which is saved after
+the background (``controlhub.onboarding.tasks``); the page polls the ``ConnectionTest`` row, which is saved after
 every check so progress is visible.
 
 References: https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority and
@@ -26,12 +26,14 @@ from calendar_sync.google.gateway import (
     forget_gateways,
 )
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
-from controlhub.errors import error_info
-from controlhub.models import ConnectionTest, Organization
-from controlhub.services import tenant_boundary
-from controlhub.services.google_connection import _own_key_aad, org_gateway
-from controlhub.services.keys import org_cipher
-from controlhub.services.orgs import audit_record
+from controlhub.onboarding import tenant
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.tenancy import boundary as tenant_boundary
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.google_connection import _own_key_aad, org_gateway
+from controlhub.tenancy.keys import org_cipher
+from controlhub.tenancy.models import Organization
+from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +232,7 @@ def connection_test_start(*, organization, test_email, actor=None):
     organization.setup_state = Organization.SetupState.TESTING
     audit_record(organization=organization, actor=actor, action="google.connection_test.started", target=test,
                  detail={"test_email": test.test_email})
-    transaction.on_commit(lambda: async_task("controlhub.tasks.onboarding.connection_test_run", test.pk))
+    transaction.on_commit(lambda: async_task("controlhub.onboarding.tasks.connection_test_run", test.pk))
     return test
 
 
@@ -328,7 +330,7 @@ def _run_checks(run, org, email):
     # The tenant boundary: the test account must be inside the org's own tenant before we act as it.
     if "subject" in run.results:
         if tenant_boundary.subject_refusal(org, email) is not None:
-            tenant_boundary.tenant_domain_learn(organization=org, subject=email, gateway=gateway)
+            tenant.tenant_domain_learn(organization=org, subject=email, gateway=gateway)
         refusal = tenant_boundary.subject_refusal(org, email)
         if refusal is not None:
             run.set("subject", "fail", code=refusal.code, detail=str(error_info(refusal.code).explanation))
@@ -413,5 +415,5 @@ def _directory_user(gateway, email, org=None):
     domain = email.rsplit("@", 1)[-1].lower()
     if org is not None and user.get("customerId") and domain in tenant_boundary.TenantBoundary(org).verified_domains:
         # A test account of a DNS-verified domain: its customerId is the tenant's.
-        tenant_boundary.tenant_customer_record(organization=org, customer_id=user["customerId"])
+        tenant.tenant_customer_record(organization=org, customer_id=user["customerId"])
     return f"{user.get('primaryEmail', email)} found"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from calendar_sync.encryption.crypto import DataCipher, KeyConfigError, MasterKeyring, new_data_key
-from controlhub.models import OrgDataKey
+from controlhub.tenancy.models import OrgDataKey
 
 _lock = threading.Lock()
 _ciphers = {}  # (org_id, version) -> DataCipher

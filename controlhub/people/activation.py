@@ -28,11 +28,14 @@ from django.utils import timezone
 
 from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
-from controlhub.errors import error_info
-from controlhub.models import BulkJob, Domain, Organization, Person, PersonHistory
-from controlhub.services import person_calendar, tenant_boundary
-from controlhub.services.orgs import audit_record
-from controlhub.services.tenant_boundary import TenantBoundary
+from controlhub.onboarding import tenant
+from controlhub.people import calendar as person_calendar
+from controlhub.people.models import BulkJob, Person, PersonHistory
+from controlhub.tenancy import boundary as tenant_boundary
+from controlhub.tenancy.boundary import TenantBoundary
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.models import Domain, Organization
+from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,9 @@ RETRY_CAP_SECONDS = 3600
 STALE_PENDING_AFTER = dt.timedelta(minutes=15)
 BULK_CHUNK = 500
 
-VALIDATE_TASK = "controlhub.tasks.people.person_validate"
-SOURCE_START_TASK = "controlhub.tasks.people.person_calendar_start"
-SOURCE_STOP_TASK = "controlhub.tasks.people.person_calendar_stop"
+VALIDATE_TASK = "controlhub.people.tasks.person_validate"
+SOURCE_START_TASK = "controlhub.people.tasks.person_calendar_start"
+SOURCE_STOP_TASK = "controlhub.people.tasks.person_calendar_stop"
 
 State = Person.CalendarState
 
@@ -207,7 +210,7 @@ def _probe_scopes(gateway, email):
 
 def _google_check(person):
     """Talk to Google as the person. Returns ``(settings_dict, None)`` or ``(None, GoogleError)``."""
-    from controlhub.services.google_connection import org_gateway
+    from controlhub.tenancy.google_connection import org_gateway
 
     try:
         gateway = org_gateway(person.organization)
@@ -216,7 +219,7 @@ def _google_check(person):
     email = person.email
     scopes = list(CORE_SCOPES)
     if tenant_boundary.subject_refusal(person.organization, email) is not None:
-        tenant_boundary.tenant_domain_learn(organization=person.organization, subject=email, gateway=gateway)
+        tenant.tenant_domain_learn(organization=person.organization, subject=email, gateway=gateway)
         gateway = org_gateway(person.organization)  # a fresh boundary sees what was learned
     try:
         try:
@@ -350,7 +353,7 @@ def bulk_job_start(*, organization, kind, selection, ids=None, actor=None):
     job = BulkJob.objects.create(organization=organization, kind=kind, created_by=_actor(actor), payload=payload)
     audit_record(organization=organization, actor=actor, action=f"people.bulk_{kind}", target=job,
                  detail={"selection": selection, "count": len(payload.get("ids", []))})
-    _enqueue("controlhub.tasks.people.bulk_job_run", job.pk)
+    _enqueue("controlhub.people.tasks.bulk_job_run", job.pk)
     return job
 
 

@@ -12,8 +12,8 @@ from django.conf import settings
 
 from calendar_sync.google.gateway import GuardedGateway, RetryPolicy, gateway_for_key
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
-from controlhub.services.keys import org_cipher_for
-from controlhub.services.tenant_boundary import TenantBoundary
+from controlhub.tenancy.boundary import TenantBoundary
+from controlhub.tenancy.keys import org_cipher_for
 
 _own_keys = {}
 _own_keys_lock = threading.Lock()

@@ -12,8 +12,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import Domain, Person
-from controlhub.services.orgs import audit_record
+from controlhub.people.models import Person
+from controlhub.tenancy.models import Domain
+from controlhub.tenancy.orgs import audit_record
 
 
 class PersonExists(Exception):
@@ -121,3 +122,9 @@ def people_filter(queryset, *, state="", error_code="", q=""):
     if q:
         queryset = queryset.filter(Q(email__icontains=q) | Q(name__icontains=q))
     return queryset
+
+
+def email_verified_in(organization, email):
+    """Whether the org's person with this address proved the mailbox by signing in (the own-key rule of the tenant
+    boundary asks this through ``register_verified_email_lookup``)."""
+    return Person.objects.filter(organization_id=organization.pk, email=email, email_verified_at__isnull=False).exists()

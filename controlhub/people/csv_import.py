@@ -15,9 +15,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import BulkJob, Person
-from controlhub.services.orgs import audit_record
-from controlhub.services.people import (
+from controlhub.people.models import BulkJob, Person
+from controlhub.people.services import (
     FORMULA_PREFIXES,
     NAME_PROBLEMS,
     email_is_valid,
@@ -25,6 +24,7 @@ from controlhub.services.people import (
     name_problems,
     verified_domains,
 )
+from controlhub.tenancy.orgs import audit_record
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -216,7 +216,7 @@ def csv_import_confirm(*, job, actor=None):
                  detail={"rows": job.total})
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("controlhub.tasks.people.csv_import_run", job.pk))
+    transaction.on_commit(lambda: async_task("controlhub.people.tasks.csv_import_run", job.pk))
     return job
 
 

@@ -2,6 +2,6 @@
 
 
 def connection_test_run(test_id):
-    from controlhub.services import onboarding
+    from controlhub.onboarding import services as onboarding
 
     return onboarding.connection_test_run(test_id=test_id).pk

@@ -19,10 +19,11 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from controlhub.models import Domain, Membership, Person, PersonHistory
-from controlhub.services.activation import person_reactivate
-from controlhub.services.orgs import audit_record
-from controlhub.services.people import email_normalize
+from controlhub.people.activation import person_reactivate
+from controlhub.people.models import Person, PersonHistory
+from controlhub.people.services import email_normalize
+from controlhub.tenancy.models import Domain, Membership
+from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ SIGNIN_LINK_MAX_AGE = 60 * 60
 
 
 class SignInLinkTokenGenerator(PasswordResetTokenGenerator):
-    key_salt = "controlhub.services.invitations.SignInLinkTokenGenerator"
+    key_salt = "controlhub.people.invitations.SignInLinkTokenGenerator"
 
     def _make_hash_value(self, person, timestamp):
         user = person.user
@@ -51,7 +52,7 @@ class SignInLinkTokenGenerator(PasswordResetTokenGenerator):
 
 
 class InvitationTokenGenerator(SignInLinkTokenGenerator):
-    key_salt = "controlhub.services.invitations.InvitationTokenGenerator"
+    key_salt = "controlhub.people.invitations.InvitationTokenGenerator"
 
 
 # kind in the URL → (generator, max age in seconds)

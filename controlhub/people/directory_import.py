@@ -15,10 +15,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from calendar_sync.google import errors as google_errors
-from controlhub.errors import error_info
-from controlhub.models import BulkJob, ConnectionTest, Person
-from controlhub.services.orgs import audit_record
-from controlhub.services.people import email_is_valid, email_normalize, name_problems, verified_domains
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.people.models import BulkJob, Person
+from controlhub.people.services import email_is_valid, email_normalize, name_problems, verified_domains
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.orgs import audit_record
 
 MAX_ISSUES = 1000  # kept in the job's result (the job page shows at most as many); "refused" counts them all
 
@@ -44,13 +45,13 @@ def directory_import_start(*, organization, admin_email="", actor=None):
     audit_record(organization=organization, actor=actor, action="people.directory_import", target=job)
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("controlhub.tasks.people.directory_import_run", job.pk))
+    transaction.on_commit(lambda: async_task("controlhub.people.tasks.directory_import_run", job.pk))
     return job
 
 
 def directory_import_run(*, job_id):
     """Page through each verified domain's users; add the ones we do not have (state Off)."""
-    from controlhub.services.google_connection import org_gateway
+    from controlhub.tenancy.google_connection import org_gateway
 
     job = BulkJob.objects.select_related("organization").get(pk=job_id)
     if job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):

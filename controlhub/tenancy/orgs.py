@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
-from controlhub.models import AuditEvent, Membership, Organization
+from controlhub.tenancy.models import AuditEvent, Membership, Organization
 
 
 def audit_record(*, organization, actor=None, action, target=None, detail=None):

@@ -21,8 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import Domain, Person
-from controlhub.services.orgs import audit_record
+from controlhub.people.models import Person
+from controlhub.tenancy.models import Domain
+from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
 

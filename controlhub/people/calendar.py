@@ -8,7 +8,7 @@ from django.db import transaction
 
 from calendar_sync.sync import sources
 from calendar_sync.sync.models import CalendarSource
-from controlhub.models import Person
+from controlhub.people.models import Person
 
 # Sent after a person's source ran its first sync: presence (out of office) listens, people never import it.
 person_calendar_started = django.dispatch.Signal()

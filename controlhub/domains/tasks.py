@@ -1,4 +1,4 @@
 def domains_reverify_all():
-    from controlhub.services import domains
+    from controlhub.domains import services as domains
 
     return domains.domains_reverify_due()
