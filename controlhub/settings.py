@@ -5,6 +5,7 @@ Embedded default: SQLite (WAL) + django-q2's ORM broker. Scale-out: ``DATABASE_U
 ``REDIS_URL=redis://…`` (Redis broker and cache). See ``.env.example`` for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "controlhub",
     "calendar_sync",
     "demo",
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "controlhub.middleware.MembershipMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlhub.urls"
@@ -101,9 +105,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and queue --------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                     "KEY_PREFIX": "throttle"},
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "calendarhub_cache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "calendarhub_cache"},
+        # Rate-limit counters (controlhub/services/throttle.py), in their own table (`createcachetable` makes
+        # it): the database cache culls a third of its rows once it holds MAX_ENTRIES (300 by default), and a
+        # flood of distinct addresses must not wipe the counters that stop it.
+        "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "calendarhub_throttle",
+                     "OPTIONS": {"MAX_ENTRIES": 200_000}},
+    }
 
 Q_CLUSTER = {
     "name": "calendarhub",
@@ -134,7 +149,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["controlhub.auth.EmailOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "controlhub.auth.EmailOrUsernameBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -145,6 +164,38 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Calendar Hub <no-rep
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
+
+# --- Sign-in throttling (django-axes) ---------------------------------------------------------------------
+# Failures are rows in the database (axes' database handler), not cache entries: every web worker and host
+# sees the same count with no cache to configure, a Redis restart or the database cache's culling cannot
+# forget a lockout, and operators see and clear them in /admin/ (Axes > Access attempts).
+AXES_HANDLER = "controlhub.auth.SignInAttemptsHandler"
+# Counted per account (the email typed, case-insensitive; a username counts under its account's email) and
+# per client address. Five failures lock the account; the address, shared by a whole office behind one NAT,
+# only after SIGNIN_IP_FAILURE_LIMIT failures over any accounts. Both for AXES_COOLOFF_TIME after the failures.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=5)
+SIGNIN_IP_FAILURE_LIMIT = env.int("SIGNIN_IP_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_COOLOFF_MINUTES", default=15))
+# A sign-in tried during the lockout is refused without extending it, so the time the page shows holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # a success by one account must not clear its address's count of others' failures
+AXES_USERNAME_CALLABLE = "controlhub.auth.signin_identity"
+AXES_CLIENT_IP_CALLABLE = "controlhub.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "controlhub.views.core.signin_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in; AuditEvent is the project's log
+AXES_VERBOSE = False  # log failures and lockouts only, not a banner at every start
+# Reverse proxies in front of the app that append the client to X-Forwarded-For (0: use the socket's address).
+# Behind one proxy, set 1: otherwise every client has the proxy's address and shares one per-address limit.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Fixed-window limits (controlhub/services/throttle.py): scope -> (at most this many, per this many seconds).
+THROTTLE_RATES = {
+    "signin_link_address": (3, 15 * 60),  # mails to one address
+    "signin_link_ip": (20, 60 * 60),  # link requests from one client address
+    "connection_test_org": (10, 10 * 60),  # Test connection runs of one organization
+    "domain_verify": (10, 10 * 60),  # verify clicks for one domain of one organization
+}
 
 # --- i18n -----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -1,19 +1,45 @@
+import math
+
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.db.models import Count
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from controlhub.models import Domain, Person
-from controlhub.views.base import OrgAdminRequiredMixin
+from controlhub.people.models import Person
+from controlhub.services.throttle import minutes_until
+from controlhub.tenancy.models import Domain
+from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+def signin_locked_out(request, original_response=None, credentials=None):
+    """The sign-in page again, saying when to retry, for a sign-in django-axes refused (``AXES_LOCKOUT_CALLABLE``):
+    too many failures for this account or from this address. Status 429 with Retry-After."""
+    until = AxesProxyHandler.get_implementation().locked_until(request, credentials)
+    seconds = max(1, math.ceil((until - timezone.now()).total_seconds()))
+    minutes = minutes_until(until)
+    lockout = ngettext(
+        "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
+        "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    context = {"form": form, "next": request.POST.get("next", ""), "lockout": lockout}
+    response = render(request, SignInView.template_name, context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 class HomeView(View):

@@ -5,14 +5,16 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
-from controlhub.errors import error_info
+from controlhub.domains import services as service
 from controlhub.forms_domains import DomainAddForm
-from controlhub.models import Domain
-from controlhub.services import domains as service
-from controlhub.views.base import OrgAdminRequiredMixin
+from controlhub.services.throttle import throttle_hit
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.models import Domain
+from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 AFFECTED_SHOWN = 20
 
@@ -49,7 +51,16 @@ class DomainObjectMixin(OrgAdminRequiredMixin):
 
 class DomainVerifyView(DomainObjectMixin, View):
     def post(self, request, pk):
-        domain = service.domain_verify(domain=self.get_domain(), actor=request.user)
+        domain = self.get_domain()
+        throttled = throttle_hit(scope="domain_verify", key=f"{self.organization.pk}:{domain.pk}")
+        if not throttled.allowed:
+            minutes = throttled.minutes_left()
+            messages.error(request, ngettext(
+                "%(name)s was checked too many times in a short while. Try again in %(minutes)d minute.",
+                "%(name)s was checked too many times in a short while. Try again in %(minutes)d minutes.",
+                minutes) % {"name": domain.name, "minutes": minutes})
+            return redirect(reverse("domains") + f"#domain-{domain.pk}")
+        domain = service.domain_verify(domain=domain, actor=request.user)
         if domain.state == Domain.State.VERIFIED:
             messages.success(request, _("%(name)s is verified.") % {"name": domain.name})
         else:

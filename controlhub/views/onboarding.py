@@ -5,14 +5,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
-from controlhub.errors import error_info
 from controlhub.forms_onboarding import ConnectionTestForm, OnboardingSettingsForm, OwnKeyUploadForm
-from controlhub.models import ConnectionTest
-from controlhub.services import onboarding as service
-from controlhub.views.base import OrgAdminRequiredMixin
+from controlhub.onboarding import services as service
+from controlhub.onboarding.models import ConnectionTest
+from controlhub.services.throttle import throttle_hit
+from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 
 def checklist_rows(test):
@@ -122,6 +124,16 @@ class ConnectionTestStartView(OnboardingPageMixin, View):
         form = ConnectionTestForm(request.POST)
         if not form.is_valid():
             return self.render_page(status=400, test_form=form)
+        throttled = throttle_hit(scope="connection_test_org", key=self.organization.pk)
+        if not throttled.allowed:
+            minutes = throttled.minutes_left()
+            messages.error(request, ngettext(
+                "Test connection was run too many times in a short while. Try again in %(minutes)d minute.",
+                "Test connection was run too many times in a short while. Try again in %(minutes)d minutes.",
+                minutes) % {"minutes": minutes})
+            response = self.render_page(status=429, test_form=form)
+            response["Retry-After"] = str(throttled.seconds_left())
+            return response
         test = service.connection_test_start(
             organization=self.organization, test_email=form.cleaned_data["test_email"], actor=request.user
         )

@@ -3,10 +3,14 @@ do not use them up)."""
 
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views import View
 
+from controlhub.auth import client_ip
 from controlhub.forms_people import SignInLinkForm
-from controlhub.services import invitations
+from controlhub.people import invitations
+from controlhub.people.services import email_normalize
+from controlhub.services.throttle import throttle_hit
 
 
 class SignInLinkRequestView(View):
@@ -19,9 +23,24 @@ class SignInLinkRequestView(View):
         form = SignInLinkForm(request.POST)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form})
-        invitations.signin_link_request(email=form.cleaned_data["email"], base_url=request.build_absolute_uri("/"))
+        email = form.cleaned_data["email"]
+        by_client = throttle_hit(scope="signin_link_ip", key=client_ip(request))
+        if not by_client.allowed:
+            # About the asker, not the address: saying so tells nothing about who has an account.
+            minutes = by_client.minutes_left()
+            throttled = ngettext(
+                "Too many sign-in links were requested from your network. Try again in %(minutes)d minute.",
+                "Too many sign-in links were requested from your network. Try again in %(minutes)d minutes.",
+                minutes,
+            ) % {"minutes": minutes}
+            response = render(request, self.template_name, {"form": form, "throttled": throttled}, status=429)
+            response["Retry-After"] = str(by_client.seconds_left())
+            return response
+        # Counted for every address, known or not; over the limit no mail goes out, and the page is the same.
+        if throttle_hit(scope="signin_link_address", key=email_normalize(email)).allowed:
+            invitations.signin_link_request(email=email, base_url=request.build_absolute_uri("/"))
         # The same answer whether or not the address is known: no account enumeration.
-        return render(request, "registration/signin_link_sent.html", {"email": form.cleaned_data["email"]})
+        return render(request, "registration/signin_link_sent.html", {"email": email})
 
 
 class SignInLinkConfirmView(View):
