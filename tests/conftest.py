@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from calendar_sync.google.gateway import CORE_SCOPES
 from controlhub.tenancy.models import Membership
 from controlhub.tenancy.orgs import membership_set, organization_create
 
@@ -122,7 +123,7 @@ def page(browser):
 
 
 # --- Google Workspace emulator ----------------------------------------------------------------------------
-SCOPES_CORE = ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.settings.basic"]
+SCOPES_CORE = list(CORE_SCOPES)  # the product's own constant: tests delegate exactly what it asks for
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ are retried with jittered exponential backoff, capped (https://developers.google
 
 import json
 import logging
-import random
 import socket
 import threading
 import time
@@ -31,6 +30,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
 from calendar_sync.google import errors
+from calendar_sync.google.backoff import Backoff
 from calendar_sync.google.keys import ServiceAccountKey
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar"
 SCOPE_GMAIL_SETTINGS = "https://www.googleapis.com/auth/gmail.settings.basic"
 SCOPE_DIRECTORY_READONLY = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+# Directory resources.calendars (room import and validation), asked for only when workspaces are on.
+SCOPE_ROOMS_READONLY = "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly"
+# What every activated person needs delegated: their calendar and their out-of-office responder.
+CORE_SCOPES = (SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS)
 
 API_SERVICE_NAMES = {
     "calendar": "calendar-json.googleapis.com",
@@ -52,25 +56,12 @@ _REAL_ROOTS = {
 }
 
 
-class RetryPolicy:
+class RetryPolicy(Backoff):
+    """How one Google call is retried: ``max_attempts`` attempts spaced by the shared backoff policy."""
+
     def __init__(self, max_attempts=4, base=0.5, cap=16.0):
+        super().__init__(base=base, cap=cap)
         self.max_attempts = max_attempts
-        self.base = base
-        self.cap = cap
-
-    def delay(self, attempt, retry_after=None):
-        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1).
-
-        ``Retry-After`` is honoured when it is a number of seconds; an HTTP-date (also legal) falls back to the
-        jittered exponential delay rather than crashing the caller.
-        """
-        try:
-            seconds = float(retry_after) if retry_after not in (None, "") else None
-        except (TypeError, ValueError):
-            seconds = None
-        if seconds is not None and seconds >= 0:
-            return min(seconds, self.cap)
-        return min(self.cap, self.base * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
 
 
 # --- error mapping --------------------------------------------------------------------------------------------
@@ -384,6 +375,98 @@ class Gateway:
             [SCOPE_DIRECTORY_READONLY],
             lambda: svc.users().list(domain=domain, pageToken=page_token, maxResults=max_results, orderBy="email"),
         )
+
+
+    # Rooms (workspaces): Directory resources, ACL, free/busy, event writes on a room calendar ----------------
+    def resources_calendars_page(self, admin_subject, *, page_token=None, max_results=500, query=None,
+                                 customer="my_customer"):
+        """One page of Directory ``resources.calendars.list`` (as a Workspace admin); the raw dict.
+        https://developers.google.com/workspace/admin/directory/reference/rest/v1/resources.calendars/list"""
+        svc = self.directory()
+        params = {"customer": customer, "maxResults": max_results}
+        if page_token:
+            params["pageToken"] = page_token
+        if query:
+            params["query"] = query
+        return self.execute(admin_subject, [SCOPE_ROOMS_READONLY],
+                            lambda: svc.resources().calendars().list(**params))
+
+    def acl_list(self, subject, calendar_id):
+        """Every ACL rule of a calendar (all pages); needs writer access or better.
+        https://developers.google.com/workspace/calendar/api/v3/reference/acl/list"""
+        svc = self.calendar()
+        rules, token = [], None
+        while True:
+            page = self.execute(subject, [SCOPE_CALENDAR], lambda token=token: svc.acl().list(
+                calendarId=calendar_id, pageToken=token))
+            rules.extend(page.get("items") or [])
+            token = page.get("nextPageToken")
+            if not token:
+                return rules
+
+    def acl_insert(self, subject, calendar_id, *, scope_type, scope_value, role):
+        """Create (or replace the role of) the rule of one scope; needs owner access to the calendar."""
+        svc = self.calendar()
+        body = {"role": role, "scope": {"type": scope_type, "value": scope_value}}
+        return self.execute(subject, [SCOPE_CALENDAR], lambda: svc.acl().insert(
+            calendarId=calendar_id, body=body, sendNotifications=False))
+
+    def acl_delete(self, subject, calendar_id, rule_id):
+        svc = self.calendar()
+        self.execute(subject, [SCOPE_CALENDAR], lambda: svc.acl().delete(calendarId=calendar_id, ruleId=rule_id))
+
+    def freebusy_query(self, subject, calendar_ids, *, time_min, time_max, time_zone="UTC"):
+        """``freeBusy.query``: ``{calendar id: {"busy": [...], "errors": [...]?}}`` (errors per calendar).
+        https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query"""
+        svc = self.calendar()
+        body = {"timeMin": time_min, "timeMax": time_max, "timeZone": time_zone,
+                "items": [{"id": cid} for cid in calendar_ids]}
+        result = self.execute(subject, [SCOPE_CALENDAR], lambda: svc.freebusy().query(body=body))
+        return result.get("calendars") or {}
+
+    def event_insert(self, subject, calendar_id, body, *, send_updates="none"):
+        svc = self.calendar()
+        return self.execute(subject, [SCOPE_CALENDAR], lambda: svc.events().insert(
+            calendarId=calendar_id, body=body, sendUpdates=send_updates), retry=False)
+
+    def event_delete(self, subject, calendar_id, event_id):
+        svc = self.calendar()
+        self.execute(subject, [SCOPE_CALENDAR], lambda: svc.events().delete(
+            calendarId=calendar_id, eventId=event_id, sendUpdates="none"))
+
+    def event_patch_attendee_response(self, subject, calendar_id, event_id, *, attendee, response_status,
+                                      comment=""):
+        """Answer for one attendee (a room declining, say): read the event, change that attendee's
+        ``responseStatus`` and ``comment`` in the full attendee list (a patch replaces lists), and patch with
+        ``If-Match`` so a concurrent edit is never overwritten (read again once on 412). Returns the event."""
+        svc = self.calendar()
+        who = attendee.lower()
+        for attempt in (1, 2):
+            event = self.execute(subject, [SCOPE_CALENDAR], lambda: svc.events().get(
+                calendarId=calendar_id, eventId=event_id))
+            attendees = [dict(a) for a in event.get("attendees") or []]
+            for a in attendees:
+                if (a.get("email") or "").lower() == who:
+                    a["responseStatus"] = response_status
+                    if comment:
+                        a["comment"] = comment
+                    break
+            else:
+                raise errors.NotFound(f"{attendee} is not an attendee of this event", status=404, reason="notFound")
+
+            def build(event=event, attendees=attendees):
+                request = svc.events().patch(calendarId=calendar_id, eventId=event_id,
+                                             body={"attendees": attendees}, sendUpdates="none")
+                if event.get("etag"):
+                    request.headers["If-Match"] = event["etag"]
+                return request
+
+            try:
+                return self.execute(subject, [SCOPE_CALENDAR], build)
+            except errors.PreconditionFailed:
+                if attempt == 2:
+                    raise
+        return None
 
 
 class GuardedGateway(Gateway):

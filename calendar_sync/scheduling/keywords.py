@@ -25,7 +25,7 @@ Google reference: https://developers.google.com/workspace/calendar/api/v3/refere
 import hashlib
 import logging
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC
 
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -35,6 +35,7 @@ from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.google import errors as gerrors
 from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
 from calendar_sync.scheduling.models import KeywordMeeting
+from calendar_sync.sync.event_time import event_time
 from controlhub.tenancy.keys import org_cipher, org_cipher_for
 
 logger = logging.getLogger(__name__)
@@ -80,17 +81,6 @@ def join_block(*, language, site_meeting, keyword_kind):
     return f"{JOIN_BLOCK_START}\n{body}\n{JOIN_BLOCK_END}"
 
 
-def _event_time(value):
-    """An EventDateTime → aware UTC datetime (all-day: midnight UTC of the date)."""
-    if not value:
-        return None
-    if value.get("dateTime"):
-        return datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00")).astimezone(UTC)
-    if value.get("date"):
-        return datetime.combine(date.fromisoformat(value["date"]), time(0), tzinfo=UTC)
-    return None
-
-
 def _is_organizer_copy(event, subject):
     organizer = event.get("organizer") or {}
     if organizer.get("self"):
@@ -111,8 +101,9 @@ def _keyword_kind(keyword, organization):
 class _Context:
     """Per-call state: the org, the subject, gateway, cipher and meeting site, built once per page."""
 
-    def __init__(self, source, gateway=None):
+    def __init__(self, source, gateway=None, zone=UTC):
         self.source = source
+        self.zone = zone  # the calendar's zone: all-day events start at its midnight
         self.subject = source.subject
         self.organization = source.organization
         self.calendar_id = "primary"
@@ -147,7 +138,7 @@ class _Context:
         return self.gateway.event_get(self.subject, event_id, calendar_id=self.calendar_id)
 
 
-def process_events(*, source, events, gateway=None):
+def process_events(*, source, events, gateway=None, zone=UTC):
     """Handle keyword events among ``events`` (raw Google Event dicts) of ``source``. Returns PATCH count.
 
     Safe to call any number of times with the same or re-fetched events. Google errors on one event are logged
@@ -174,7 +165,7 @@ def process_events(*, source, events, gateway=None):
     )
     if not candidates and not pending_ids:
         return 0
-    ctx = _Context(source, gateway)
+    ctx = _Context(source, gateway, zone)
     existing = {
         km.google_event_id: km
         for km in KeywordMeeting.objects.filter(source=source, google_event_id__in=list(candidates))
@@ -225,7 +216,7 @@ def _decide(ctx, event, km):
     ours = bool(active and marker_meeting == km.meeting_id and marker_event == event["id"])
     if not keyword and ours and org.keyword_replace and ctx.join_url(km) and ctx.join_url(km) in location:
         keyword = km.keyword  # the keyword was replaced by our join URL: it is still there
-    start, end = _event_time(event.get("start")), _event_time(event.get("end"))
+    start, end = event_time(event.get("start"), ctx.zone)[0], event_time(event.get("end"), ctx.zone)[0]
 
     if not keyword:
         if active:

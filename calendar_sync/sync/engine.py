@@ -22,14 +22,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 
 from calendar_sync.google import errors as gerrors
+from calendar_sync.sync.event_time import calendar_zone, event_time
 from calendar_sync.sync.joinlinks import find_join_target
 from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_meeting_values, row_key
 from calendar_sync.sync.models import CalendarSource, Meeting
@@ -98,32 +98,6 @@ def sync_window(*, now=None):
     return start, end
 
 
-def _zone(name):
-    try:
-        return ZoneInfo(name) if name else dt.UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
-def _event_time(value, zone):
-    """(aware UTC datetime, date or None) of an EventDateTime; all-day dates are midnight in the calendar zone."""
-    if not isinstance(value, dict):
-        return None, None
-    if value.get("dateTime"):
-        parsed = parse_datetime(value["dateTime"])
-        if parsed is None:
-            return None, None
-        if timezone.is_naive(parsed):
-            parsed = parsed.replace(tzinfo=_zone(value.get("timeZone")) if value.get("timeZone") else zone)
-        return parsed.astimezone(dt.UTC), None
-    if value.get("date"):
-        day = parse_date(value["date"])
-        if day is None:
-            return None, None
-        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC), day
-    return None, None
-
-
 def _in_window(start, end, window_start, window_end):
     # Same semantics as events.list: timeMin bounds the END (exclusive), timeMax bounds the START (exclusive).
     return end > window_start and start < window_end
@@ -188,12 +162,12 @@ def _join_target(event, memo):
 def _row_from_event(*, source, event, cipher, zone, synced_at, times=None, memo=None):
     """One Meeting row (values in ``ROW_FIELDS`` order, model-level Python values) for a non-cancelled event."""
     if times is None:
-        start, start_date = _event_time(event.get("start"), zone)
-        end, end_date = _event_time(event.get("end"), zone)
+        start, start_date = event_time(event.get("start"), zone)
+        end, end_date = event_time(event.get("end"), zone)
     else:
         start, start_date, end, end_date = times
     original = event.get("originalStartTime")
-    original_start = _event_time(original, zone)[0] if original is not None else None
+    original_start = event_time(original, zone)[0] if original is not None else None
     organizer = event.get("organizer") or {}
     attendees = _attendees(event)
     target = _join_target(event, memo)
@@ -362,8 +336,8 @@ def _apply_page(*, source, items, zone, cipher, window, outcome, seen=None, exis
                 gone.add(("series", event_id))
             live.pop(event_id, None)
             continue
-        start, start_date = _event_time(event.get("start"), zone)
-        end, end_date = _event_time(event.get("end"), zone)
+        start, start_date = event_time(event.get("start"), zone)
+        end, end_date = event_time(event.get("end"), zone)
         if start is None or end is None or not _in_window(start, end, window_start, window_end):
             gone.add(event_id)
             live.pop(event_id, None)
@@ -404,20 +378,20 @@ _PAGE_HANDLERS = []
 
 
 def on_page_committed(handler):
-    """Register ``handler(source=, events=)`` to run after each committed page of a sync (keyword scheduling
+    """Register ``handler(source=, events=, zone=)`` to run after each committed page of a sync (keyword scheduling
     registers itself at start-up). The engine knows nothing of what plugs in here."""
     if handler not in _PAGE_HANDLERS:
         _PAGE_HANDLERS.append(handler)
     return handler
 
 
-def _after_page(source, items):
+def _after_page(source, items, zone):
     """Run the registered page handlers; a failing handler never makes the sync fail."""
     if not items:
         return
     for handler in _PAGE_HANDLERS:
         try:
-            handler(source=source, events=items)
+            handler(source=source, events=items, zone=zone)
         except Exception:  # noqa: BLE001 - a plug-in must never break the mirror
             logger.exception("page handler %s failed for source %s", handler.__qualname__, source.pk)
 
@@ -440,7 +414,7 @@ def _full_sync(*, source, gateway, outcome, now):
     while True:
         page = _list_page(gateway, source, outcome, pageToken=page_token, **params)
         outcome.pages += 1
-        zone = _zone(page.get("timeZone"))
+        zone = calendar_zone(page.get("timeZone"))
         items = page.get("items") or []
         last = not page.get("nextPageToken")
         with transaction.atomic():
@@ -460,7 +434,7 @@ def _full_sync(*, source, gateway, outcome, now):
                     sync_token=page.get("nextSyncToken", ""), window_start=window[0], window_end=window[1],
                     last_full_sync_at=timezone.now(),
                 )
-        _after_page(source, items)
+        _after_page(source, items, zone)
         if last:
             source.sync_token = page.get("nextSyncToken", "")
             source.window_start, source.window_end = window
@@ -475,7 +449,7 @@ def _incremental_sync(*, source, gateway, outcome):
     while True:
         page = _list_page(gateway, source, outcome, syncToken=source.sync_token, pageToken=page_token)
         outcome.pages += 1
-        zone = _zone(page.get("timeZone"))
+        zone = calendar_zone(page.get("timeZone"))
         items = page.get("items") or []
         last = not page.get("nextPageToken")
         with transaction.atomic():
@@ -485,7 +459,7 @@ def _incremental_sync(*, source, gateway, outcome):
                 CalendarSource.objects.filter(pk=source.pk).update(
                     sync_token=page.get("nextSyncToken", source.sync_token)
                 )
-        _after_page(source, items)
+        _after_page(source, items, zone)
         if last:
             source.sync_token = page.get("nextSyncToken", source.sync_token)
             return

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 
 from django.conf import settings
 from django.db import transaction
@@ -24,9 +23,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
+from calendar_sync.google.backoff import Backoff
 from calendar_sync.sync import channels as channel_services
 from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting
+from controlhub.tenancy.errors import describe_google_error
 
 logger = logging.getLogger(__name__)
 
@@ -147,21 +148,17 @@ def _acquire(source_id, now):
     )
 
 
+# Between runs of a failing calendar: 10 s, 20 s, 40 s ... capped at an hour, Retry-After honoured (>= 1 s).
+SYNC_BACKOFF = Backoff(base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS, floor=1.0)
+
+
 def backoff_seconds(attempts, retry_after=None):
-    """Exponential backoff with jitter (half to full), capped; ``Retry-After`` wins when Google sends it."""
-    if retry_after:
-        try:
-            return max(1.0, float(retry_after))
-        except (TypeError, ValueError):
-            pass
-    raw = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempts - 1)))
-    return raw * (0.5 + random.random() / 2)
+    return SYNC_BACKOFF.delay(attempts, retry_after)
 
 
 def _describe(exc):
-    code = getattr(exc, "error_code", exc.__class__.__name__)
-    message = getattr(exc, "message", "") or str(exc)
-    return f"{code}: {message}"[:500]
+    return describe_google_error(exc, limit=500) if isinstance(exc, gerrors.GoogleError) else \
+        f"{exc.__class__.__name__}: {exc}"[:500]
 
 
 def _record_failure(sub, exc, now):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import (
+    CORE_SCOPES,
     SCOPE_CALENDAR,
     SCOPE_DIRECTORY_READONLY,
     SCOPE_GMAIL_SETTINGS,
@@ -29,21 +30,13 @@ from calendar_sync.google.keys import load_service_account_file, parse_service_a
 from controlhub.onboarding import tenant
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy import boundary as tenant_boundary
-from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.errors import describe_google_error, error_info
 from controlhub.tenancy.google_connection import _own_key_aad, org_gateway
 from controlhub.tenancy.keys import org_cipher
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
-
-CORE_SCOPES = (SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS)
-
-API_TITLES = {
-    "calendar-json.googleapis.com": "Google Calendar API",
-    "gmail.googleapis.com": "Gmail API",
-    "admin.googleapis.com": "Admin SDK API",
-}
 
 
 @dataclass(frozen=True)
@@ -112,11 +105,6 @@ def org_scopes(organization):
 def org_scopes_line(organization):
     """One comma-separated line, exactly what Google Admin's "OAuth scopes" box wants."""
     return ",".join(org_scopes(organization))
-
-
-def api_title(service):
-    title = API_TITLES.get(service)
-    return f"{title} ({service})" if title else service
 
 
 @dataclass(frozen=True)
@@ -264,7 +252,7 @@ class _Run:
 
     def fail(self, check, exc, *, code=None, detail=None):
         self.set(check, "fail", code=code or getattr(exc, "error_code", "google_error"),
-                 detail=detail if detail is not None else _describe(exc))
+                 detail=detail if detail is not None else describe_google_error(exc))
 
     def skip_pending(self, detail):
         for check, row in self.results.items():
@@ -272,11 +260,6 @@ class _Run:
                 self.set(check, "skip", detail=detail)
 
 
-def _describe(exc):
-    if isinstance(exc, google_errors.ApiDisabled):
-        project = f" (project {exc.project})" if exc.project else ""
-        return f"{api_title(exc.api) if exc.api else 'A Google API'} is disabled in the Cloud project{project}."
-    return getattr(exc, "message", "") or str(exc)
 
 
 def connection_test_run(*, test_id):
@@ -360,7 +343,7 @@ def _run_checks(run, org, email):
     for scope, exc in refused.items():
         if not granted:
             run.fail("token:" + scope, exc, code="delegation_not_authorized",
-                     detail=f"Client ID {key.client_id} is not authorized for {scope}. Google said: {_describe(exc)}")
+                     detail=f"Client ID {key.client_id} is not authorized for {scope}. Google said: {describe_google_error(exc)}")
         else:
             run.fail("token:" + scope, exc, code="scope_missing",
                      detail=f"Scope {scope} is not authorized for client ID {key.client_id}; the other scopes work.")

@@ -27,19 +27,19 @@ from django.db.models import F
 from django.utils import timezone
 
 from calendar_sync.google import errors as google_errors
-from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS
+from calendar_sync.google.backoff import Backoff
+from calendar_sync.google.gateway import CORE_SCOPES
 from controlhub.onboarding import tenant
 from controlhub.people import calendar as person_calendar
 from controlhub.people.models import BulkJob, Person, PersonHistory
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy.boundary import TenantBoundary
-from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.errors import describe_google_error, error_info
 from controlhub.tenancy.models import Domain, Organization
 from controlhub.tenancy.orgs import audit_record
 
 logger = logging.getLogger(__name__)
 
-CORE_SCOPES = (SCOPE_CALENDAR, SCOPE_GMAIL_SETTINGS)
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 60
 RETRY_CAP_SECONDS = 3600
@@ -97,9 +97,13 @@ def _history(person, message, *, code="", actor=None, at=None):
     )
 
 
+# Between background validations: 1 min, 2, 4, 8 ... capped at 1 h; no jitter (the history shows the exact time).
+VALIDATION_BACKOFF = Backoff(base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS, jitter=False)
+
+
 def retry_delay(attempt):
     """Seconds before retry number ``attempt`` (1, 2, …): 1 min, 2, 4, 8, … capped at 1 h."""
-    return min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    return VALIDATION_BACKOFF.delay(attempt)
 
 
 # --- preconditions ------------------------------------------------------------------------------------------
@@ -241,13 +245,6 @@ def _google_check(person):
     return {item.get("id"): item.get("value") for item in settings_items}, None
 
 
-def _error_detail(exc):
-    if isinstance(exc, google_errors.ScopeNotAuthorized) and exc.scope:
-        return f"Missing scope: {exc.scope}"
-    if isinstance(exc, google_errors.ApiDisabled) and exc.api:
-        project = f" (project {exc.project})" if exc.project else ""
-        return f"API disabled: {exc.api}{project}"
-    return (exc.message or exc.__class__.__name__)[:1000]
 
 
 def person_validate(*, person_id):
@@ -271,7 +268,7 @@ def person_validate(*, person_id):
         )
     code = exc.error_code
     info = error_info(code)
-    detail = _error_detail(exc)
+    detail = describe_google_error(exc)
     attempts = person.activation_attempts + 1
     if info.transient and attempts < MAX_ATTEMPTS:
         retry_at = now + dt.timedelta(seconds=retry_delay(attempts))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from calendar_sync.google import errors as google_errors
+
 
 @dataclass(frozen=True)
 class ErrorInfo:
@@ -210,6 +212,30 @@ _ENTRIES = [
 ]
 
 CATALOGUE = {entry.code: entry for entry in _ENTRIES}
+
+# The Cloud APIs the product calls, by service name, as Google Cloud Console titles them.
+API_TITLES = {
+    "calendar-json.googleapis.com": "Google Calendar API",
+    "gmail.googleapis.com": "Gmail API",
+    "admin.googleapis.com": "Admin SDK API",
+}
+
+
+def api_title(service):
+    title = API_TITLES.get(service)
+    return f"{title} ({service})" if title else service
+
+
+def describe_google_error(exc, *, limit=1000):
+    """The one plain description of a Google failure for people (Test connection, a person's page, the sync
+    health card): what is missing or disabled when Google says so, else Google's own message."""
+    if isinstance(exc, google_errors.ApiDisabled):
+        project = f" (project {exc.project})" if exc.project else ""
+        what = api_title(exc.api) if exc.api else "A Google API"
+        return f"{what} is disabled in the Cloud project{project}."[:limit]
+    if isinstance(exc, google_errors.ScopeNotAuthorized) and getattr(exc, "scope", None):
+        return f"Missing scope: {exc.scope}"[:limit]
+    return (getattr(exc, "message", "") or str(exc) or exc.__class__.__name__)[:limit]
 
 
 def error_info(code):

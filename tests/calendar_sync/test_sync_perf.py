@@ -9,6 +9,7 @@ from django.db import connection
 from calendar_sync.google.gateway import Gateway, RetryPolicy
 from calendar_sync.google.keys import parse_service_account_key
 from calendar_sync.sync import engine as sync
+from calendar_sync.sync.event_time import calendar_zone
 from calendar_sync.sync.joinlinks import extract_links
 from calendar_sync.sync.meeting_fields import cipher_for_writes, decrypt_fields
 from calendar_sync.sync.models import Meeting
@@ -68,7 +69,7 @@ def _stored(source):
 
 def _apply(source, events, zone=PARIS):
     outcome = sync.SyncOutcome()
-    sync._apply_page(source=source, items=events, zone=sync._zone(zone),
+    sync._apply_page(source=source, items=events, zone=calendar_zone(zone),
                      cipher=cipher_for_writes(source.organization), window=sync.sync_window(),
                      outcome=outcome)
     return outcome
@@ -81,7 +82,7 @@ def test_raw_upsert_stores_what_bulk_create_stored(org):
     cipher = cipher_for_writes(org)
     synced_at = Meeting.objects.filter(source=fast).first().synced_at
     Meeting.objects.bulk_create(
-        [sync.meeting_from_event(source=orm, event=e, cipher=cipher, zone=sync._zone(PARIS),
+        [sync.meeting_from_event(source=orm, event=e, cipher=cipher, zone=calendar_zone(PARIS),
                                  synced_at=synced_at) for e in events],
         update_conflicts=True, unique_fields=["source", "google_event_id"], update_fields=sync.UPDATE_FIELDS,
     )
@@ -114,7 +115,7 @@ def test_raw_upsert_reads_back_through_the_orm(org):
     assert values["join_url"] == "https://acme.webex.com/meet/ana"
     all_day = Meeting.objects.get(source=sub, google_event_id="allday_2")
     assert all_day.all_day and isinstance(all_day.start_date, dt.date) and all_day.transparency == "transparent"
-    assert all_day.start == dt.datetime.combine(all_day.start_date, dt.time(), tzinfo=sync._zone(PARIS))
+    assert all_day.start == dt.datetime.combine(all_day.start_date, dt.time(), tzinfo=calendar_zone(PARIS))
     assert decrypt_fields(org, all_day)["title"] is None and all_day.title_enc is None
     tel = Meeting.objects.get(source=sub, google_event_id="tel_3")
     assert tel.join_provider == "tel" and tel.event_type == "focusTime" and tel.start.second == 0
