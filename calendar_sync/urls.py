@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from calendar_sync.meetings.views import api, notify
 from calendar_sync.meetings.views import page as meetings
@@ -14,4 +14,5 @@ urlpatterns = [
     path("google/notifications", webhook.google_notifications, name="google_notifications"),
     path("api/v1/meetings", api.meetings_api, name="api_meetings"),
     path("notify-sw.js", notify.notify_service_worker, name="notify_service_worker"),
+    path("", include("calendar_sync.workspaces.urls")),
 ]

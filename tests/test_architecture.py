@@ -25,6 +25,8 @@ RULE = {
                                "calendar_sync.google"},
     "calendar_sync.meetings": {"calendar_sync.presence", "controlhub.people", "calendar_sync.sync",
                                "controlhub.tenancy", "calendar_sync.encryption"},
+    "calendar_sync.workspaces": {"calendar_sync.sync", "controlhub.tenancy", "calendar_sync.google",
+                                 "calendar_sync.encryption"},
 }
 # The shells that wire the packages together (settings, URLs, app configs, Django's model registries, the admin,
 # management commands, the dashboard, warm-up, key rotation, schedules) may import any package; no package may

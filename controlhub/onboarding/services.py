@@ -24,6 +24,7 @@ from calendar_sync.google.gateway import (
     SCOPE_CALENDAR,
     SCOPE_DIRECTORY_READONLY,
     SCOPE_GMAIL_SETTINGS,
+    SCOPE_ROOMS_READONLY,
     forget_gateways,
 )
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
@@ -69,6 +70,14 @@ SCOPE_USES = {
         _("Import users from your Google directory instead of adding them one by one or from CSV. Only "
           "requested when directory import is on."),
     ),
+    SCOPE_ROOMS_READONLY: ScopeUse(
+        SCOPE_ROOMS_READONLY,
+        _("See the rooms and resources of your domain (read-only)"),
+        _("Directory records of room and resource calendars: name, address, building, floor, capacity, "
+          "features."),
+        _("Import your meeting rooms and check that each one exists before its display is paired. Only "
+          "requested when workspaces are on."),
+    ),
 }
 
 CHECK_LABELS = {
@@ -81,6 +90,8 @@ CHECK_LABELS = {
     "events_list": _("List events of the primary calendar"),
     "gmail_vacation": _("Read Gmail out-of-office settings"),
     "directory_user": _("Look up the test account in the Google directory"),
+    "token:" + SCOPE_ROOMS_READONLY: _("Delegated token for the Directory rooms scope"),
+    "directory_rooms": _("List the rooms of the Google directory"),
 }
 
 # Errors that do not depend on the scope asked for: once one appears, asking for other scopes tells us nothing.
@@ -94,11 +105,24 @@ _ACCOUNT_WIDE = (
 )
 
 
+# Scopes that a feature of another package needs once an org turns it on: (scope, needed(organization)).
+# Workspaces register theirs at start-up (onboarding never imports them).
+_FEATURE_SCOPES = []
+
+
+def register_feature_scope(scope, needed):
+    if (scope, needed) not in _FEATURE_SCOPES:
+        _FEATURE_SCOPES.append((scope, needed))
+
+
 def org_scopes(organization):
     """The scopes this org must delegate, in the order Google Admin shows them."""
     scopes = list(CORE_SCOPES)
     if organization.directory_import_enabled:
         scopes.append(SCOPE_DIRECTORY_READONLY)
+    for scope, needed in _FEATURE_SCOPES:
+        if scope not in scopes and needed(organization):
+            scopes.append(scope)
     return scopes
 
 
@@ -229,6 +253,8 @@ def _planned_checks(organization):
     checks += ["calendar_settings", "events_list", "gmail_vacation"]
     if organization.directory_import_enabled:
         checks.append("directory_user")
+    if "token:" + SCOPE_ROOMS_READONLY in checks:
+        checks.append("directory_rooms")
     return [{"check": c, "label": str(CHECK_LABELS[c]), "status": "pending", "code": "", "detail": ""} for c in checks]
 
 
@@ -353,12 +379,14 @@ def _run_checks(run, org, email):
         "events_list": SCOPE_CALENDAR,
         "gmail_vacation": SCOPE_GMAIL_SETTINGS,
         "directory_user": SCOPE_DIRECTORY_READONLY,
+        "directory_rooms": SCOPE_ROOMS_READONLY,
     }
     calls = {
         "calendar_settings": lambda: _calendar_settings(gateway, email),
         "events_list": lambda: _events_list(gateway, email),
         "gmail_vacation": lambda: _vacation(gateway, email),
         "directory_user": lambda: _directory_user(gateway, email, org),
+        "directory_rooms": lambda: _directory_rooms(gateway, email),
     }
     for check, call in calls.items():
         if check not in run.results:
@@ -400,3 +428,8 @@ def _directory_user(gateway, email, org=None):
         # A test account of a DNS-verified domain: its customerId is the tenant's.
         tenant.tenant_customer_record(organization=org, customer_id=user["customerId"])
     return f"{user.get('primaryEmail', email)} found"
+
+
+def _directory_rooms(gateway, email):
+    page = gateway.resources_calendars_page(email, max_results=1)
+    return "room directory readable" + (" (rooms found)" if page.get("items") else " (no rooms yet)")

@@ -14,7 +14,8 @@ THE RULE (the README's security section says the same):
   ID, so the rule is the one of a hybrid calendar connector: a verified domain **or** a person of the
   organization who verified their email by signing in.
 - In both cases a subject whose domain another organization has verified is never impersonated for anyone
-  else.
+  else, and a room (an address of ``resource.calendar.google.com``) is never impersonated at all: rooms are
+  read and written as the org's scheduling account, a user of a verified domain.
 
 ``subject_refusal`` is the one function that decides (``controlhub.onboarding.tenant`` learns the secondary domains
 it relies on). It is enforced where impersonation happens: every
@@ -34,6 +35,8 @@ from controlhub.tenancy.models import Domain
 logger = logging.getLogger(__name__)
 
 OUTSIDE = "subject_outside_tenant"
+# The domain of Google's resource (room) calendar addresses.
+RESOURCE_CALENDAR_DOMAIN = "resource.calendar.google.com"
 OTHER_ORG = "subject_other_org"
 
 
@@ -104,6 +107,9 @@ class TenantBoundary:
         domain = _domain_of(subject)
         if not domain or "@" not in subject:
             return Refusal(OUTSIDE, "not an email address")
+        if domain == RESOURCE_CALENDAR_DOMAIN or domain.endswith("." + RESOURCE_CALENDAR_DOMAIN):
+            # A room is not a user: it is read and written as the org's scheduling account, never impersonated.
+            return Refusal(OUTSIDE, "a room or resource calendar is not a user and is never impersonated")
         if domain in self.verified_domains:
             return None
         if self.domain_taken_elsewhere(domain):

@@ -1,0 +1,3 @@
+"""URLs of workspaces: the admin pages and the room display."""
+
+urlpatterns = []
