@@ -24,13 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     emu = Emulator(host=args.host, port=args.port, dns_port=args.dns_port,
                    allow_insecure_webhooks=args.allow_insecure_webhooks, state_file=args.state,
                    verbose=args.verbose)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the URL is printed: a caller may stop us right after
+        signal.signal(sig, lambda *_: done.set())
     emu.start()
     print(emu.base_url, flush=True)
     if emu.dns_port is not None:
         print(f"dns: {args.host}:{emu.dns_port}", file=sys.stderr, flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     try:
         while not done.wait(0.5):
             pass

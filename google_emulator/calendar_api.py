@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import datetime as dt
 import json
@@ -30,16 +31,25 @@ from .util import (
 A = "https://www.googleapis.com/auth/"
 CAL_ALL = A + "calendar"
 CAL_RO = A + "calendar.readonly"
-READ_EVENTS = {CAL_ALL, CAL_RO, A + "calendar.events", A + "calendar.events.readonly",
-               A + "calendar.events.owned", A + "calendar.events.owned.readonly"}
-WRITE_EVENTS = {CAL_ALL, A + "calendar.events", A + "calendar.events.owned"}
+# Scope sets per method, as listed in the discovery document (calendar v3).
+READ_EVENTS = {CAL_ALL, CAL_RO, A + "calendar.app.created", A + "calendar.events", A + "calendar.events.freebusy",
+               A + "calendar.events.owned", A + "calendar.events.owned.readonly",
+               A + "calendar.events.public.readonly", A + "calendar.events.readonly"}
+WRITE_EVENTS = {CAL_ALL, A + "calendar.app.created", A + "calendar.events", A + "calendar.events.owned"}
 SETTINGS = {CAL_ALL, CAL_RO, A + "calendar.settings.readonly", A + "calendar.settings"}
 FREEBUSY = {CAL_ALL, CAL_RO, A + "calendar.freebusy", A + "calendar.events.freebusy"}
 ACL_WRITE = {CAL_ALL, A + "calendar.acls"}
-ACL_READ = ACL_WRITE | {CAL_RO, A + "calendar.acls.readonly"}
-ANY_CALENDAR = READ_EVENTS | SETTINGS | FREEBUSY | ACL_READ
+ACL_LIST = ACL_WRITE | {A + "calendar.acls.readonly"}
+ACL_GET = ACL_LIST | {CAL_RO}
+CHANNELS_STOP = {CAL_ALL, CAL_RO, A + "calendar.acls", A + "calendar.acls.readonly", A + "calendar.app.created",
+                 A + "calendar.calendarlist", A + "calendar.calendarlist.readonly", A + "calendar.events",
+                 A + "calendar.events.freebusy", A + "calendar.events.owned", A + "calendar.events.owned.readonly",
+                 A + "calendar.events.public.readonly", A + "calendar.events.readonly", A + "calendar.settings",
+                 A + "calendar.settings.readonly"}
 
-ROLES = ["none", "freeBusyReader", "reader", "writer", "owner"]
+ROLES = ["none", "freeBusyReader", "reader", "writerWithoutPrivateAccess", "writer", "owner"]
+# Event writes are open to writerWithoutPrivateAccess too; the error still asks for "writer" access.
+THRESHOLD = {"writer": "writerWithoutPrivateAccess"}
 SYNC_FORBIDDEN = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin",
                   "timeMax", "updatedMin")
 READ_ONLY = {"kind", "etag", "htmlLink", "created", "updated", "creator", "organizer", "hangoutLink",
@@ -54,13 +64,20 @@ def rank(role: str) -> int:
     return ROLES.index(role) if role in ROLES else 0
 
 
+def required_access(need: str) -> ApiError:
+    return ApiError(403, f"You need to have {need} access to this calendar.", "requiredAccessLevel", "calendar")
+
+
 # =================================================================== helpers
 
 
 def access_role(state: State, cal: dict, subject: str | None) -> str:
+    """The subject's role on a calendar: data owner, tenant admin on a resource calendar, or its best ACL rule."""
     if not subject:
         return "none"
     if cal.get("owner") == subject:
+        return "owner"
+    if cal["kind"] == "resource" and state.is_admin_of(subject, cal["domain"]):
         return "owner"
     best = "none"
     for rid in (f"user:{subject}", f"domain:{subject.partition('@')[2]}", "default"):
@@ -79,8 +96,8 @@ def calendar_for(ctx, cal_id: str, need: str = "reader") -> tuple[dict, str]:
     role = access_role(state, cal, ctx.subject)
     if rank(role) < rank("reader"):
         raise not_found()
-    if rank(role) < rank(need):
-        raise ApiError(403, f"You need to have {need} access to this calendar.", "requiredAccessLevel")
+    if rank(role) < rank(THRESHOLD.get(need, need)):
+        raise required_access(need)
     return cal, role
 
 
@@ -280,11 +297,86 @@ def _shape(state: State, cal_id: str, ev: dict) -> dict:
             target = state.calendars.get(email)
             if target is not None and target["kind"] == "resource":
                 a["resource"] = True
-                a["responseStatus"] = "accepted"
                 a.setdefault("displayName", target.get("summary"))
             out.append(a)
         ev["attendees"] = out
     return ev
+
+
+# ------------------------------------------------------------------- room booking (resource auto-accept)
+
+ROOM_SERIES_MAX_CONFLICTS = 8
+
+
+def may_book(state: State, room: dict, organizer: str) -> bool:
+    """Google lets a user book a room shared with them as free/busy (with booking allowed) or better: by default
+    every user of the room's tenant; others need an ACL rule. Tenant admins can book every room."""
+    if state.is_admin_of(organizer, room["domain"]):
+        return True
+    if (room.get("resource") or {}).get("domain_can_book", True) and state.same_tenant(organizer,
+                                                                                       f"x@{room['domain']}"):
+        return True
+    return rank(access_role(state, room, organizer)) >= rank("freeBusyReader")
+
+
+def _spans(state: State, ev: dict, zone) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The (start, end) instants the event occupies: one span, or the future occurrences of a series."""
+    s, e = _time_of(ev.get("start"), zone), _time_of(ev.get("end"), zone)
+    if ev.get("recurrence"):
+        now = dt.datetime.fromtimestamp(state.now(), UTC)
+        hz = max(horizon(state), (s or now) + dt.timedelta(days=HORIZON_DAYS))  # a year of a future series too
+        return [(o.start_utc(zone), o.end_utc(zone)) for o in expand(ev, lo=now, horizon=hz)]
+    return [(s, e)] if s is not None and e is not None else []
+
+
+def room_response(state: State, room: dict, organizer: str, ev: dict) -> str:
+    """The answer of a room invited to ``ev``: ``declined`` when the organizer may not book it or it is busy
+    (another booking it accepted overlaps), else ``accepted``. A series is declined as a whole when more than
+    half of its (future) occurrences, or more than 8, conflict. A room without auto-accept (its manager answers)
+    leaves ``needsAction``."""
+    if not may_book(state, room, organizer):
+        return "declined"
+    if not (room.get("resource") or {}).get("auto_accept", True):
+        return "needsAction"
+    zone = get_zone(room.get("time_zone"))
+    spans = _spans(state, ev, zone)
+    if not spans:
+        return "accepted"
+    lo, hi = min(s for s, _ in spans), max(e for _, e in spans)
+    if hi <= lo:
+        return "accepted"
+    busy = _busy_of(state, room, lo, hi, exclude=ev["id"])
+    starts = [b[0] for b in busy]  # merged busy periods: disjoint and sorted, so ends are sorted too
+    conflicts = 0
+    for s, e in spans:
+        i = bisect.bisect_left(starts, e)  # busy[:i] start before this span ends; busy[i-1] ends last
+        if i and busy[i - 1][1] > s:
+            conflicts += 1
+    if not ev.get("recurrence"):
+        return "declined" if conflicts else "accepted"
+    return "declined" if conflicts * 2 > len(spans) or conflicts > ROOM_SERIES_MAX_CONFLICTS else "accepted"
+
+
+def _book_rooms(state: State, cal: dict, ev: dict, previous: dict | None) -> None:
+    """Set the responseStatus of every room attendee on the organizer's copy (before it is committed).
+
+    A room answers when it is first invited, and again when the event moves (start, end or recurrence change:
+    Google releases the room and tries to book it again); otherwise it keeps its previous answer."""
+    if ev.get("status") == "cancelled" or not ev.get("attendees"):
+        return
+    was_live = previous is not None and previous.get("status") != "cancelled"
+    moved = not was_live or any(ev.get(k) != previous.get(k) for k in ("start", "end", "recurrence"))
+    before = {(a.get("email") or "").lower(): a for a in (previous or {}).get("attendees") or []} if was_live else {}
+    for a in ev["attendees"]:
+        email = (a.get("email") or "").lower()
+        room = state.calendars.get(email)
+        if room is None or room["kind"] != "resource" or email == cal["id"]:
+            continue
+        old = before.get(email)
+        if old is not None and not moved and old.get("responseStatus"):
+            a["responseStatus"] = old["responseStatus"]
+        else:
+            a["responseStatus"] = room_response(state, room, cal["id"], ev)
 
 
 def _propagate(state: State, cal: dict, ev: dict) -> None:
@@ -374,6 +466,7 @@ def insert_event(state: State, cal: dict, body: dict, actor: str | None, confere
         if ev["conferenceData"].get("conferenceId"):
             ev["hangoutLink"] = ev["conferenceData"]["entryPoints"][0]["uri"]
     _shape(state, owner, ev)
+    _book_rooms(state, cal, ev, None)
     commit(state, cal, ev)
     _propagate(state, cal, ev)
     return ev
@@ -397,10 +490,8 @@ def _attendee_edit_allowed(existing: dict, body: dict, cal_id: str, full: bool) 
                 continue
             return False
         if key == "attendees":
-            def strip(lst):
-                return [{k: v for k, v in a.items() if k not in ("responseStatus", "comment", "additionalGuests",
-                                                                  "self", "organizer", "resource")}
-                        for a in lst or []]
+            def strip(lst):  # who is invited (an attendee may answer and comment, not change the guest list)
+                return sorted((a.get("email") or "").lower() for a in lst or [])
             if strip(body.get(key)) == strip(existing.get(key)):
                 continue
             return False
@@ -475,6 +566,7 @@ def modify_event(state: State, cal: dict, eid: str, body: dict, actor: str | Non
     if any(new.get(k) != existing.get(k) for k in ("start", "end", "recurrence", "location", "summary")):
         new["sequence"] = int(existing.get("sequence", 0)) + 1
     _shape(state, cal["id"], new)
+    _book_rooms(state, cal, new, existing)
     commit(state, cal, new)
     _propagate(state, cal, new)
     return new
@@ -824,11 +916,144 @@ def delete(ctx, cal_id: str, eid: str):
     return 204, None
 
 
-_TIME_RE = re.compile(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\bat\s+(\d{1,2})(?::(\d{2}))\b", re.I)
-_ISO_RE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2}))?\b")
+_MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                            "nov", "dec"))}
+_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?|(noon|midnight)"
+_QA_ISO = re.compile(r"\b(?:on\s+)?(\d{4}-\d{2}-\d{2})(?:T(\d{1,2}):(\d{2}))?\b", re.I)
+_QA_MONTH_DAY = re.compile(rf"\b(?:on\s+)?{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I)
+_QA_DAY_MONTH = re.compile(rf"\b(?:on\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+(\d{{4}}))?\b",
+                           re.I)
+_QA_RELATIVE = re.compile(r"\b(?:on\s+)?(today|tonight|tomorrow)\b", re.I)
+_QA_WEEKDAY = re.compile(r"\b(?:on\s+|this\s+)?(next\s+)?(" + "|".join(_WEEKDAYS) + r")\b", re.I)
+_QA_RANGE = re.compile(rf"(?:\b(?:from|at)\s+|@\s*|\b)(?:{_CLOCK})\s*(?:-|–|\bto\b|\buntil\b|\btill\b)\s*"
+                       rf"(?:{_CLOCK})(?![\w:])", re.I)
+_QA_TIME = re.compile(r"(?:\bat\s+|@\s*|\b)(?:(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?![\w])"
+                      r"|(\d{1,2}):(\d{2})\b|(noon|midnight)\b)", re.I)
+_QA_AT_HOUR = re.compile(r"\bat\s+(\d{1,2})\b(?!\s*(?:people|persons|guests|min|minutes|hours?|h)\b)", re.I)
+_QA_DURATION = re.compile(r"\bfor\s+(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m)\b", re.I)
+_QA_LOCATION = re.compile(r"^(.+?)\s+(?:at|@)\s+(.+)$", re.I)
+_QA_EDGES = re.compile(r"^(?:\s|,|-|–|\b(?:on|at|from|for)\b)+|(?:\s|,|-|–|\b(?:on|at|from|for)\b)+$", re.I)
+
+
+def _clock(hour, minute, ampm, word, default_ampm=None):
+    """(hour, minute) of one matched clock time, or None when it is not a valid time."""
+    if word:
+        return (12, 0) if word.lower() == "noon" else (0, 0)
+    h, m = int(hour), int(minute or 0)
+    ampm = (ampm or default_ampm or "").lower().replace(".", "")
+    if ampm:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if ampm == "pm" else 0)
+    if h > 23 or m > 59:
+        return None
+    return h, m
+
+
+def parse_quick_add(text: str, today: dt.date) -> dict:
+    """Parse quickAdd text (the emulator's subset; Google's parser is undocumented).
+
+    Returns ``{"summary", "location"?, "date"?, "start"?: (h, m), "end"?: (h, m), "minutes"?}``; every phrase
+    recognised is removed from the summary. Dates: ``2026-05-04``, ``June 3``/``June 3rd, 2026``/``3 June``,
+    ``today``/``tonight``/``tomorrow``, ``[on|this|next] <weekday>``. Times: ``3pm``, ``3:30 pm``, ``15:00``,
+    ``at 15``, ``noon``, ``midnight``; ranges ``10am-10:25am``, ``10-11am``, ``from 3pm to 5pm``; durations
+    ``for 2 hours``/``for 30 min``. What is left after `` at `` becomes the location."""
+    out: dict = {}
+    rest = text
+
+    def cut(m):
+        nonlocal rest
+        rest = rest[:m.start()] + " " + rest[m.end():]
+
+    m = _QA_ISO.search(rest)
+    if m:
+        try:
+            out["date"] = dt.date.fromisoformat(m.group(1))
+            if m.group(2) and int(m.group(2)) < 24 and int(m.group(3)) < 60:
+                out["start"] = (int(m.group(2)), int(m.group(3)))
+            cut(m)
+        except ValueError:
+            out.pop("date", None)
+    if "date" not in out:
+        for rx, month_group, day_group in ((_QA_MONTH_DAY, 1, 2), (_QA_DAY_MONTH, 2, 1)):
+            m = rx.search(rest)
+            if not m:
+                continue
+            month, day = _MONTHS[m.group(month_group).lower()[:3]], int(m.group(day_group))
+            year = int(m.group(3)) if m.group(3) else today.year
+            try:
+                when = dt.date(year, month, day)
+            except ValueError:
+                continue
+            if not m.group(3) and when < today:
+                when = when.replace(year=today.year + 1)
+            out["date"] = when
+            cut(m)
+            break
+    if "date" not in out:
+        m = _QA_RELATIVE.search(rest)
+        if m:
+            out["date"] = today + dt.timedelta(days=1 if m.group(1).lower() == "tomorrow" else 0)
+            if m.group(1).lower() == "tonight" and "start" not in out:
+                out["evening"] = True
+            cut(m)
+    if "date" not in out:
+        m = _QA_WEEKDAY.search(rest)
+        if m:
+            ahead = (_WEEKDAYS.index(m.group(2).lower()) - today.weekday()) % 7
+            if m.group(1) and ahead == 0:
+                ahead = 7
+            out["date"] = today + dt.timedelta(days=ahead)
+            cut(m)
+    if "start" not in out:
+        m = _QA_RANGE.search(rest)
+        if m:
+            g = m.groups()
+            end = _clock(g[4], g[5], g[6], g[7])
+            first_ampm = g[2] or (None if g[3] else g[6])
+            start = _clock(g[0], g[1], first_ampm, g[3])
+            if start and end and g[2] is None and g[6] and start > end:  # "11-1pm": 11am to 1pm
+                start = _clock(g[0], g[1], "am" if g[6].lower().startswith("p") else "pm", g[3])
+            if start and end and (g[1] or g[2] or g[3] or g[5] or g[6] or g[7]):
+                out["start"], out["end"] = start, end
+                cut(m)
+    if "start" not in out:
+        m = _QA_TIME.search(rest)
+        clock = None
+        if m:
+            g = m.groups()
+            clock = _clock(g[0], g[1], g[2], None) if g[0] else _clock(g[3], g[4], None, g[5])
+        if clock is None:
+            m = _QA_AT_HOUR.search(rest)
+            clock = _clock(m.group(1), None, None, None) if m else None
+        if clock is not None:
+            if out.pop("evening", False) and clock[0] < 12:
+                clock = (clock[0] + 12, clock[1])
+            out["start"] = clock
+            cut(m)
+    m = _QA_DURATION.search(rest)
+    if m and "start" in out and "end" not in out:
+        amount = float(m.group(1))
+        out["minutes"] = int(amount * (60 if m.group(2).lower().startswith("h") else 1))
+        cut(m)
+    out.pop("evening", None)
+    summary = re.sub(r"\s+", " ", rest).strip()
+    summary = _QA_EDGES.sub("", summary).strip()
+    m = _QA_LOCATION.match(summary)
+    if m and _QA_EDGES.sub("", m.group(2)).strip():
+        summary, out["location"] = m.group(1).strip(), _QA_EDGES.sub("", m.group(2)).strip()
+    out["summary"] = summary or text
+    return out
 
 
 def quick_add(ctx, cal_id: str):
+    """events.quickAdd: parse ``text`` (see ``parse_quick_add``) into an event on a calendar the subject can write.
+    A date without a time makes an all-day event; a time without a date is today; neither starts at the next
+    full hour. The length is the subject's ``defaultEventLength`` setting (60 minutes) unless a range or a
+    duration says otherwise."""
     state = ctx.state
     cal, _ = calendar_for(ctx, cal_id, "writer")
     text = ctx.q("text")
@@ -837,44 +1062,35 @@ def quick_add(ctx, cal_id: str):
     zone_name = cal.get("time_zone") or "Etc/GMT"
     zone = get_zone(zone_name)
     now_local = dt.datetime.fromtimestamp(state.now(), zone)
-    summary = text
-    day = now_local.date()
-    hour = minute = None
-    m = _ISO_RE.search(text)
-    if m:
-        day = dt.date.fromisoformat(m.group(1))
-        if m.group(2):
-            hour, minute = int(m.group(2)), int(m.group(3))
-        summary = (text[:m.start()] + text[m.end():])
-    else:
-        low = text.lower()
-        for word, delta in (("tomorrow", 1), ("today", 0)):
-            if word in low:
-                day = now_local.date() + dt.timedelta(days=delta)
-                i = low.index(word)
-                summary = text[:i] + text[i + len(word):]
-                break
-        t = _TIME_RE.search(summary)
-        if t:
-            if t.group(1):
-                hour, minute = int(t.group(1)) % 12, int(t.group(2) or 0)
-                if t.group(3).lower() == "pm":
-                    hour += 12
-            else:
-                hour, minute = int(t.group(4)), int(t.group(5))
-            summary = summary[:t.start()] + summary[t.end():]
-    summary = re.sub(r"\s+", " ", re.sub(r"\b(on|at)\s*$", "", summary.strip())).strip() or text
-    if hour is None and not m:
-        start = (now_local + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-        body = {"start": {"dateTime": rfc3339(start), "timeZone": zone_name},
-                "end": {"dateTime": rfc3339(start + dt.timedelta(hours=1)), "timeZone": zone_name}}
-    elif hour is None:
+    parsed = parse_quick_add(text, now_local.date())
+    user = state.live_user(ctx.subject) or {}
+    try:
+        length = int((user.get("settings") or {}).get("defaultEventLength") or 60)
+    except ValueError:
+        length = 60
+    length = parsed.get("minutes", length)
+
+    def timed(start: dt.datetime, end: dt.datetime | None = None) -> dict:
+        end = end or start + dt.timedelta(minutes=length)
+        return {"start": {"dateTime": rfc3339(start), "timeZone": zone_name},
+                "end": {"dateTime": rfc3339(end), "timeZone": zone_name}}
+
+    day = parsed.get("date") or now_local.date()
+    if "start" in parsed:
+        start = dt.datetime.combine(day, dt.time(*parsed["start"]), tzinfo=zone)
+        end = None
+        if "end" in parsed:
+            end = dt.datetime.combine(day, dt.time(*parsed["end"]), tzinfo=zone)
+            if end <= start:
+                end += dt.timedelta(days=1)
+        body = timed(start, end)
+    elif "date" in parsed:
         body = {"start": {"date": day.isoformat()}, "end": {"date": (day + dt.timedelta(days=1)).isoformat()}}
     else:
-        start = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
-        body = {"start": {"dateTime": rfc3339(start), "timeZone": zone_name},
-                "end": {"dateTime": rfc3339(start + dt.timedelta(hours=1)), "timeZone": zone_name}}
-    body["summary"] = summary
+        body = timed((now_local + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0))
+    body["summary"] = parsed["summary"]
+    if parsed.get("location"):
+        body["location"] = parsed["location"]
     return 200, insert_event(state, cal, body, ctx.subject)
 
 
@@ -975,19 +1191,34 @@ def list_settings(ctx):
     values = dict(SETTING_DEFAULTS)
     values["locale"] = user.get("locale") or values["locale"]
     values["timezone"] = user.get("time_zone") or values["timezone"]
+    values.update(user.get("settings") or {})
     items = [_setting(k, v) for k, v in sorted(values.items())]
     return 200, {"kind": "calendar#settings", "etag": f'"{state.seq}"', "items": items,
                  "nextSyncToken": _encode({"settings": 1})}
 
 
-def _busy_of(state: State, cal: dict, lo, hi) -> list[tuple[dt.datetime, dt.datetime]]:
+FREE_EVENT_TYPES = ("workingLocation", "birthday")
+
+
+def is_busy(item: dict) -> bool:
+    """Whether an event (instance) of a calendar makes that calendar busy: not cancelled, not transparent, not a
+    working-location or birthday entry, and not declined by the calendar itself (its ``self`` attendee)."""
+    if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
+        return False
+    if item.get("eventType") in FREE_EVENT_TYPES:
+        return False
+    mine = [a for a in item.get("attendees") or [] if a.get("self")]
+    return not (mine and mine[0].get("responseStatus") == "declined")
+
+
+def _busy_of(state: State, cal: dict, lo, hi, exclude: str | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Merged busy periods of a calendar within [lo, hi); ``exclude`` leaves out one event (and its instances)."""
     zone = get_zone(cal.get("time_zone"))
     spans = []
     for item in collect(state, cal, single=True, show_deleted=False, lo=lo, hi=hi):
-        if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
+        if not is_busy(item):
             continue
-        mine = [a for a in item.get("attendees") or [] if a.get("self")]
-        if mine and mine[0].get("responseStatus") == "declined":
+        if exclude is not None and (item["id"] == exclude or item.get("recurringEventId") == exclude):
             continue
         s, e = _time_of(item.get("start"), zone), _time_of(item.get("end"), zone)
         if s is None or e is None:
@@ -1006,6 +1237,9 @@ def _busy_of(state: State, cal: dict, lo, hi) -> list[tuple[dt.datetime, dt.date
 
 
 def freebusy(ctx):
+    """freeBusy.query: busy periods per requested calendar (keys echo the ids as sent). A calendar the subject
+    cannot see (unknown, deleted, another tenant without an ACL rule) gets ``errors: [notFound]``; users of one
+    tenant see each other's and the tenant's rooms' free/busy without a rule."""
     state = ctx.state
     body = ctx.json()
     try:
@@ -1013,7 +1247,7 @@ def freebusy(ctx):
         hi = parse_datetime(body["timeMax"])
     except KeyError as exc:
         raise ApiError(400, f"Missing {exc.args[0]} parameter.", "required") from exc
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise ApiError(400, "Bad Request", "badRequest") from exc
     if lo >= hi:
         raise ApiError(400, "The specified time range is empty.", "timeRangeEmpty", "calendar",
@@ -1021,7 +1255,10 @@ def freebusy(ctx):
     out_zone = get_zone(body.get("timeZone") or "UTC")
     calendars = {}
     items = body.get("items") or []
-    subject_domain = (ctx.subject or "").partition("@")[2]
+
+    def fmt(d):
+        return rfc3339(d.astimezone(out_zone))
+
     for n, item in enumerate(items):
         rid = item.get("id", "")
         if n >= 50:
@@ -1032,71 +1269,176 @@ def freebusy(ctx):
         ok = cal is not None and not (cal["kind"] == "user" and state.live_user(cal["owner"]) is None)
         if ok:
             role = access_role(state, cal, ctx.subject)
-            ok = rank(role) >= rank("freeBusyReader") or (subject_domain and cal["domain"] == subject_domain)
+            ok = rank(role) >= rank("freeBusyReader") or state.same_tenant(ctx.subject, f"x@{cal['domain']}")
         if not ok:
             calendars[rid] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
             continue
-
-        def fmt(d):
-            return rfc3339(d.astimezone(out_zone))
-
+        if cal.get("freebusy_error"):
+            calendars[rid] = {"errors": [{"domain": "global", "reason": cal["freebusy_error"]}], "busy": []}
+            continue
         calendars[rid] = {"busy": [{"start": fmt(s), "end": fmt(e)} for s, e in _busy_of(state, cal, lo, hi)]}
     return 200, {"kind": "calendar#freeBusy", "timeMin": rfc3339_ms(lo.timestamp()),
                  "timeMax": rfc3339_ms(hi.timestamp()), "calendars": calendars}
 
 
-def _acl_calendar(ctx, cal_id: str) -> dict:
+def _acl_calendar(ctx, cal_id: str, need: str) -> dict:
+    """ACL reads need ``writer`` (writers can read a calendar's ACL), changes need ``owner`` (discovery,
+    AclRule.role). A calendar the subject cannot read at all answers 404 like every other method."""
     state = ctx.state
     cid = ctx.subject if cal_id == "primary" else cal_id.lower()
     cal = state.calendars.get(cid or "")
-    if cal is None:
+    if cal is None or (cal["kind"] == "user" and state.live_user(cal["owner"]) is None):
         raise not_found()
-    if cal["kind"] == "resource" and state.is_admin_of(ctx.subject, cal["domain"]):
-        return cal
     role = access_role(state, cal, ctx.subject)
     if rank(role) < rank("reader"):
         raise not_found()
-    if role != "owner":
-        raise ApiError(403, "You need to have owner access to this calendar.", "requiredAccessLevel")
+    if rank(role) < rank(need):
+        raise required_access(need)
     return cal
 
 
-def acl_insert(ctx, cal_id: str):
-    state = ctx.state
-    cal = _acl_calendar(ctx, cal_id)
-    body = ctx.json()
-    role = body.get("role")
-    scope = body.get("scope") or {}
-    stype, value = scope.get("type"), (scope.get("value") or "").lower()
-    if role not in ROLES:
-        raise bad_request(f"Invalid role: {role}" if role else "Missing role.")
-    if stype not in ("default", "user", "group", "domain"):
-        raise bad_request("Invalid scope type value.")
-    if stype != "default" and not value:
-        raise bad_request("Invalid scope value.")
+def _rule_id(raw: str) -> str:
+    stype, sep, value = raw.partition(":")
+    return f"{stype}:{value.lower()}" if sep else raw
+
+
+def store_acl_rule(state: State, cal: dict, stype: str, value: str | None, role: str) -> dict:
+    """Create or replace the rule of one scope (rule id ``type:value``, or ``default`` for the public scope)."""
+    value = (value or "").lower()
     rid = "default" if stype == "default" else f"{stype}:{value}"
-    if rid == f"user:{ctx.subject}" and cal.get("owner") == ctx.subject and role != "owner":
-        raise ApiError(403, "Cannot change your own access level.", "forbidden")
-    rule = {"kind": "calendar#aclRule", "etag": f'"{int(state.now() * 1000) * 1000 + state.next_seq() % 1000}"',
+    seq = state.next_seq()
+    rule = {"kind": "calendar#aclRule", "etag": f'"{int(state.now() * 1000) * 1000 + seq % 1000:020d}"',
             "id": rid, "scope": {"type": stype} if stype == "default" else {"type": stype, "value": value},
             "role": role}
     cal["acl"][rid] = rule
+    cal.setdefault("acl_seqs", {})[rid] = seq
+    cal.setdefault("acl_deleted", {}).pop(rid, None)
+    return rule
+
+
+def remove_acl_rule(state: State, cal: dict, rid: str) -> None:
+    """Drop a rule; it stays visible to ``showDeleted``/sync as a rule with role ``none``."""
+    rule = cal["acl"].pop(rid)
+    seq = state.next_seq()
+    cal.setdefault("acl_deleted", {})[rid] = {**rule, "role": "none",
+                                             "etag": f'"{int(state.now() * 1000) * 1000 + seq % 1000:020d}"'}
+    cal.setdefault("acl_seqs", {})[rid] = seq
+
+
+def _check_rule_body(body, partial: bool) -> tuple[str | None, dict | None]:
+    if not isinstance(body, dict):
+        raise bad_request("Bad Request", "badRequest")
+    role = body.get("role")
+    scope = body.get("scope")
+    if role is None and not partial:
+        raise ApiError(400, "Missing role.", "required")
+    if role is not None and role not in ROLES:
+        raise bad_request(f"Invalid role: {role}")
+    if scope is None and not partial:
+        raise ApiError(400, "Missing scope.", "required")
+    if scope is not None:
+        if not isinstance(scope, dict) or scope.get("type") not in ("default", "user", "group", "domain"):
+            raise bad_request("Invalid scope type value.")
+        if scope["type"] != "default" and not scope.get("value"):
+            raise bad_request("Invalid scope value.")
+    return role, scope
+
+
+def _own_level(ctx, cal: dict, rid: str, role: str | None) -> None:
+    if rid == f"user:{ctx.subject}" and cal.get("owner") == ctx.subject and role != "owner":
+        raise ApiError(403, "Cannot change your own access level.", "forbidden")
+
+
+def acl_insert(ctx, cal_id: str):
+    """acl.insert: creates the scope's rule, or replaces the role of an existing rule for that scope."""
+    cal = _acl_calendar(ctx, cal_id, "owner")
+    role, scope = _check_rule_body(ctx.json(), partial=False)
+    rid = "default" if scope["type"] == "default" else f"{scope['type']}:{scope['value'].lower()}"
+    _own_level(ctx, cal, rid, role)
+    return 200, store_acl_rule(ctx.state, cal, scope["type"], scope.get("value"), role)
+
+
+def _acl_change(ctx, cal_id: str, rule_id: str, partial: bool):
+    cal = _acl_calendar(ctx, cal_id, "owner")
+    rid = _rule_id(rule_id)
+    rule = cal["acl"].get(rid)
+    if rule is None:
+        raise not_found()
+    role, scope = _check_rule_body(ctx.json(), partial=partial)
+    if scope is not None and (scope["type"] != rule["scope"]["type"]
+                              or (scope.get("value") or "").lower() != rule["scope"].get("value", "")):
+        raise bad_request("Invalid scope: the scope of a rule cannot be changed.")
+    role = role or rule["role"]
+    _own_level(ctx, cal, rid, role)
+    return 200, store_acl_rule(ctx.state, cal, rule["scope"]["type"], rule["scope"].get("value"), role)
+
+
+def acl_patch(ctx, cal_id: str, rule_id: str):
+    return _acl_change(ctx, cal_id, rule_id, partial=True)
+
+
+def acl_update(ctx, cal_id: str, rule_id: str):
+    return _acl_change(ctx, cal_id, rule_id, partial=False)
+
+
+def acl_get(ctx, cal_id: str, rule_id: str):
+    cal = _acl_calendar(ctx, cal_id, "writer")
+    rule = cal["acl"].get(_rule_id(rule_id))
+    if rule is None:
+        raise not_found()
     return 200, rule
 
 
 def acl_delete(ctx, cal_id: str, rule_id: str):
-    cal = _acl_calendar(ctx, cal_id)
-    if rule_id not in cal["acl"]:
+    cal = _acl_calendar(ctx, cal_id, "owner")
+    rid = _rule_id(rule_id)
+    if rid not in cal["acl"]:
         raise not_found()
-    if rule_id == f"user:{ctx.subject}" and cal.get("owner") == ctx.subject:
-        raise ApiError(403, "Cannot change your own access level.", "forbidden")
-    del cal["acl"][rule_id]
+    _own_level(ctx, cal, rid, None)
+    remove_acl_rule(ctx.state, cal, rid)
     return 204, None
 
 
 def acl_list(ctx, cal_id: str):
-    cal = _acl_calendar(ctx, cal_id)
-    return 200, {"kind": "calendar#acl", "etag": f'"{ctx.state.seq}"', "items": list(cal["acl"].values())}
+    """acl.list with paging (maxResults default 100, at most 250), showDeleted (removed rules as role ``none``)
+    and syncToken (changes since the token, removed rules always included; 410 when the token is unusable)."""
+    state = ctx.state
+    cal = _acl_calendar(ctx, cal_id, "writer")
+    seqs = cal.get("acl_seqs") or {}
+    since = None
+    sync_token = ctx.q("syncToken")
+    if sync_token:
+        tok = _decode(sync_token)
+        if not tok or tok.get("a") != cal["id"] or not isinstance(tok.get("s"), int) or tok["s"] > state.seq:
+            raise ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired",
+                           "calendar", location="syncToken", location_type="parameter")
+        since = tok["s"]
+    rules = list(cal["acl"].values())
+    if since is not None or ctx.qbool("showDeleted"):
+        rules += list((cal.get("acl_deleted") or {}).values())
+    if since is not None:
+        rules = [r for r in rules if seqs.get(r["id"], 0) > since]
+    raw = ctx.q("maxResults")
+    try:
+        max_results = int(raw) if raw else 100
+    except ValueError:
+        max_results = 0
+    if max_results < 1:
+        raise bad_request(f"Invalid value '{raw}'. Values must be within the range: [1, 250]",
+                          location="maxResults", location_type="parameter")
+    max_results = min(max_results, 250)
+    page_token = ctx.q("pageToken")
+    page_state = _decode(page_token) if page_token else {"o": 0, "s": state.seq}
+    if not page_state or not isinstance(page_state.get("o"), int) or not isinstance(page_state.get("s"), int):
+        raise bad_request("Invalid page token value.", location="pageToken", location_type="parameter")
+    offset = page_state["o"]
+    resp = {"kind": "calendar#acl", "etag": f'"{page_state["s"]:020d}"',
+            "items": rules[offset:offset + max_results]}
+    if offset + max_results < len(rules):
+        resp["nextPageToken"] = _encode({**page_state, "o": offset + max_results})
+    else:
+        resp["nextSyncToken"] = _encode({"a": cal["id"], "s": page_state["s"]})
+    return 200, resp
 
 
 # =================================================================== routing table
@@ -1112,12 +1454,15 @@ ROUTES = [
     ("PATCH", rf"calendars/{SEG}/events/{SEG}", patch, "calendar.v3.Events.Patch", WRITE_EVENTS),
     ("PUT", rf"calendars/{SEG}/events/{SEG}", update, "calendar.v3.Events.Update", WRITE_EVENTS),
     ("DELETE", rf"calendars/{SEG}/events/{SEG}", delete, "calendar.v3.Events.Delete", WRITE_EVENTS),
-    ("POST", r"channels/stop", stop_channel, "calendar.v3.Channels.Stop", ANY_CALENDAR),
+    ("POST", r"channels/stop", stop_channel, "calendar.v3.Channels.Stop", CHANNELS_STOP),
     ("GET", rf"users/me/settings/{SEG}", get_setting, "calendar.v3.Settings.Get", SETTINGS),
     ("GET", r"users/me/settings", list_settings, "calendar.v3.Settings.List", SETTINGS),
     ("POST", r"freeBusy", freebusy, "calendar.v3.Freebusy.Query", FREEBUSY),
     ("POST", rf"calendars/{SEG}/acl", acl_insert, "calendar.v3.Acl.Insert", ACL_WRITE),
-    ("GET", rf"calendars/{SEG}/acl", acl_list, "calendar.v3.Acl.List", ACL_READ),
+    ("GET", rf"calendars/{SEG}/acl", acl_list, "calendar.v3.Acl.List", ACL_LIST),
+    ("GET", rf"calendars/{SEG}/acl/{SEG}", acl_get, "calendar.v3.Acl.Get", ACL_GET),
+    ("PATCH", rf"calendars/{SEG}/acl/{SEG}", acl_patch, "calendar.v3.Acl.Patch", ACL_WRITE),
+    ("PUT", rf"calendars/{SEG}/acl/{SEG}", acl_update, "calendar.v3.Acl.Update", ACL_WRITE),
     ("DELETE", rf"calendars/{SEG}/acl/{SEG}", acl_delete, "calendar.v3.Acl.Delete", ACL_WRITE),
 ]
 ROUTES = [(m, re.compile("^/calendar/v3/" + p + "$"), f, name, scopes) for m, p, f, name, scopes in ROUTES]

@@ -8,7 +8,7 @@ import json
 import re
 import urllib.parse
 
-from . import calendar_api, workspace_api
+from . import calendar_api, rooms, workspace_api
 from .state import SERVICES
 from .util import UTC, ApiError, parse_datetime, rfc3339_ms, valid_zone
 
@@ -140,6 +140,10 @@ def _tenant_view(t: dict) -> dict:
 def _validate_user_body(data: dict) -> None:
     if data.get("time_zone") and not valid_zone(data["time_zone"]):
         raise ControlError(400, f"unknown time zone {data['time_zone']}")
+    settings = data.get("settings")
+    if settings is not None and not (isinstance(settings, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in settings.items())):
+        raise ControlError(400, "settings must map Calendar setting ids to string values")
 
 
 @route("POST", "/users")
@@ -180,29 +184,76 @@ def delete_user(emu, data, query, email):
 
 @route("POST", "/resources")
 def create_resource(emu, data, query):
+    _validate_user_body({"time_zone": data.get("time_zone")})
+    try:
+        cal = rooms.upsert(emu.state, data)
+    except KeyError as exc:
+        raise ControlError(409, exc.args[0]) from exc
+    except ValueError as exc:
+        raise ControlError(400, str(exc)) from exc
+    return rooms.control_view(cal)
+
+
+def _resource(state, key: str) -> dict:
+    cal = rooms.find(state, key)
+    if cal is None:
+        raise ControlError(404, f"unknown resource {key}")
+    return cal
+
+
+@route("GET", "/resources")
+def list_resources(emu, data, query):
+    return {"resources": [rooms.control_view(c) for c in rooms.resources(emu.state)]}
+
+
+@route("GET", "/resources/([^/]+)")
+def get_resource(emu, data, query, key):
+    return rooms.control_view(_resource(emu.state, key))
+
+
+@route("PATCH", "/resources/([^/]+)")
+def patch_resource(emu, data, query, key):
+    cal = _resource(emu.state, key)
+    _validate_user_body({"time_zone": data.get("time_zone")})
+    try:
+        rooms.upsert(emu.state, data, cal)
+    except ValueError as exc:
+        raise ControlError(400, str(exc)) from exc
+    return rooms.control_view(cal)
+
+
+@route("DELETE", "/resources/([^/]+)")
+def delete_resource(emu, data, query, key):
+    """The resource leaves the directory and its calendar is gone (404 notFound from then on)."""
     state = emu.state
-    email = data["email"].lower()
-    domain = (data.get("domain") or "").lower()
-    if not domain:
-        raise ControlError(400, "domain required")
-    state.ensure_tenant(domain)
-    cal = state.ensure_calendar(email, owner=None, kind="resource", summary=data.get("name") or email,
-                                resource_domain=domain, capacity=data.get("capacity"))
-    cal["domain"] = domain
-    if data.get("time_zone"):
-        cal["time_zone"] = data["time_zone"]
-    return {"email": email, "name": cal["summary"], "capacity": cal.get("capacity"), "domain": domain}
+    cal = _resource(state, key)
+    del state.calendars[cal["id"]]
+    for cid in [c for c, ch in state.channels.items() if ch["email"] == cal["id"]]:
+        del state.channels[cid]
+    return {"ok": True, "email": cal["id"], "resource_id": cal["resource"]["resource_id"]}
+
+
+@route("PUT", "/calendars/([^/]+)/freebusy-error")
+def set_freebusy_error(emu, data, query, email):
+    """freeBusy answers this calendar with ``errors: [{"domain": "global", "reason": reason}]``."""
+    reason = data.get("reason") or "internalError"
+    _calendar(emu.state, email)["freebusy_error"] = reason
+    return {"email": email, "reason": reason}
+
+
+@route("DELETE", "/calendars/([^/]+)/freebusy-error")
+def clear_freebusy_error(emu, data, query, email):
+    _calendar(emu.state, email).pop("freebusy_error", None)
+    return {"ok": True}
 
 
 @route("POST", "/calendars/([^/]+)/acl")
 def add_acl(emu, data, query, email):
     cal = _calendar(emu.state, email)
     scope = data["scope"]
-    rid = "default" if scope["type"] == "default" else f"{scope['type']}:{scope['value'].lower()}"
-    rule = {"kind": "calendar#aclRule", "etag": f'"{emu.state.next_seq()}"', "id": rid, "scope": scope,
-            "role": data["role"]}
-    cal["acl"][rid] = rule
-    return rule
+    if data["role"] not in calendar_api.ROLES:
+        raise ControlError(400, f"role must be one of {', '.join(calendar_api.ROLES)}")
+    return calendar_api.store_acl_rule(emu.state, cal, scope["type"], scope.get("value"), data["role"])
 
 
 @route("GET", "/calendars/([^/]+)/acl")

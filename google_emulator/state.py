@@ -200,7 +200,7 @@ class State:
                  "org_unit_path": "/", "custom_schemas": {}}
             self.users[email] = u
         for key in ("given_name", "family_name", "is_admin", "suspended", "locale", "time_zone", "aliases",
-                    "org_unit_path", "custom_schemas"):
+                    "org_unit_path", "custom_schemas", "settings"):
             if key in body and body[key] is not None:
                 u[key] = body[key]
         cal = self.ensure_calendar(email, owner=email, kind="user")

@@ -6,12 +6,15 @@ import base64
 import json
 import re
 
+from . import rooms
 from .util import ApiError
 
 A = "https://www.googleapis.com/auth/"
 VACATION_READ = {"https://mail.google.com/", A + "gmail.modify", A + "gmail.readonly", A + "gmail.settings.basic"}
-VACATION_WRITE = {"https://mail.google.com/", A + "gmail.settings.basic"}
+VACATION_WRITE = {A + "gmail.settings.basic"}  # discovery: updateVacation takes only this scope
 DIRECTORY_READ = {A + "admin.directory.user", A + "admin.directory.user.readonly"}
+USERS_LIST = DIRECTORY_READ | {A + "cloud-platform"}  # discovery lists cloud-platform for users.list only
+RESOURCE_READ = {A + "admin.directory.resource.calendar", A + "admin.directory.resource.calendar.readonly"}
 VACATION_FIELDS = ("enableAutoReply", "responseSubject", "responseBodyPlainText", "responseBodyHtml",
                    "restrictToContacts", "restrictToDomain", "startTime", "endTime")
 NOT_AUTHORIZED = "Not Authorized to access this resource/api"
@@ -170,15 +173,83 @@ def list_users(ctx):
     return 200, resp
 
 
+# =================================================================== Directory resources.calendars
+
+
+def _resource_tenant(ctx, customer: str) -> dict:
+    """The admin's tenant, when ``customer`` is ``my_customer`` or its customerId (else 403 like Google)."""
+    state = ctx.state
+    admin = _require_admin(ctx)
+    tenant = state.tenant_of(admin["email"].partition("@")[2])
+    if tenant is None or customer not in ("my_customer", tenant["customer_id"]):
+        raise ApiError(403, NOT_AUTHORIZED, "forbidden")
+    return tenant
+
+
+def _page_token(raw: str | None) -> int:
+    if not raw:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        offset = int(data["o"])
+        if offset < 0:
+            raise ValueError
+        return offset
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ApiError(400, "Invalid Input: pageToken", "invalid") from exc
+
+
+def list_resources(ctx, customer: str):
+    state = ctx.state
+    tenant = _resource_tenant(ctx, customer)
+    raw_max = ctx.q("maxResults")
+    try:
+        max_results = int(raw_max) if raw_max not in (None, "") else 100
+    except ValueError:
+        max_results = 0
+    if not 1 <= max_results <= 500:
+        raise ApiError(400, f"Invalid value '{raw_max}'. Values must be within the range: [1, 500]", "invalid",
+                       location="maxResults", location_type="parameter")
+    offset = _page_token(ctx.q("pageToken"))
+    cals = rooms.resources(state, tenant)
+    if ctx.q("query"):
+        keep = rooms.parse_query(ctx.q("query"))
+        cals = [c for c in cals if keep(c)]
+    cals = rooms.ordered(cals, ctx.q("orderBy"))
+    page = cals[offset:offset + max_results]
+    etag = base64.urlsafe_b64encode(json.dumps([c["resource"].get("generation") for c in cals]).encode()
+                                    ).decode().rstrip("=")[-27:]
+    resp = {"kind": "admin#directory#resources#calendars#calendarResourcesList", "etag": f'"{etag}"'}
+    if page:
+        resp["items"] = [rooms.directory_view(c) for c in page]
+    if offset + max_results < len(cals):
+        token = json.dumps({"o": offset + max_results}).encode()
+        resp["nextPageToken"] = base64.urlsafe_b64encode(token).decode().rstrip("=")
+    return 200, resp
+
+
+def get_resource(ctx, customer: str, resource_id: str):
+    tenant = _resource_tenant(ctx, customer)
+    cal = next((c for c in rooms.resources(ctx.state, tenant) if c["resource"]["resource_id"] == resource_id),
+               None)
+    if cal is None:
+        raise ApiError(404, "Resource Not Found: calendarResourceId", "notFound")
+    return 200, rooms.directory_view(cal)
+
+
 SEG = r"([^/]+)"
 ROUTES = [
     ("GET", rf"/gmail/v1/users/{SEG}/settings/vacation", get_vacation, "gmail.users.settings.getVacation",
      VACATION_READ, "gmail.googleapis.com"),
     ("PUT", rf"/gmail/v1/users/{SEG}/settings/vacation", put_vacation, "gmail.users.settings.updateVacation",
      VACATION_WRITE, "gmail.googleapis.com"),
-    ("GET", r"/admin/directory/v1/users", list_users, "directory.users.list", DIRECTORY_READ,
+    ("GET", r"/admin/directory/v1/users", list_users, "directory.users.list", USERS_LIST,
      "admin.googleapis.com"),
     ("GET", rf"/admin/directory/v1/users/{SEG}", get_user, "directory.users.get", DIRECTORY_READ,
      "admin.googleapis.com"),
+    ("GET", rf"/admin/directory/v1/customer/{SEG}/resources/calendars", list_resources,
+     "directory.resources.calendars.list", RESOURCE_READ, "admin.googleapis.com"),
+    ("GET", rf"/admin/directory/v1/customer/{SEG}/resources/calendars/{SEG}", get_resource,
+     "directory.resources.calendars.get", RESOURCE_READ, "admin.googleapis.com"),
 ]
 ROUTES = [(m, re.compile("^" + p + "$"), f, name, scopes, svc) for m, p, f, name, scopes, svc in ROUTES]

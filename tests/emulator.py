@@ -109,3 +109,36 @@ class EmulatorControl:
 
     def channels(self):
         return self.call("GET", "/_emulator/channels")
+
+    # ------------------------------------------------------------------ rooms, ACL, free/busy
+
+    def resource(self, domain, name, email=None, **fields):
+        """A room/resource calendar. ``fields``: capacity, building_id, building_name, floor_name, floor_section,
+        features (list of names), category, resource_type, description, user_visible_description, resource_id,
+        time_zone, auto_accept, domain_can_book. Returns the control view (``email``, ``resource_id``, ...)."""
+        body = {"domain": domain, "name": name, **fields}
+        if email:
+            body["email"] = email
+        return self.call("POST", "/_emulator/resources", body)
+
+    def resources(self):
+        return self.call("GET", "/_emulator/resources")["resources"]
+
+    def patch_resource(self, key, **fields):
+        return self.call("PATCH", f"/_emulator/resources/{urllib.parse.quote(key)}", fields)
+
+    def delete_resource(self, key):
+        return self.call("DELETE", f"/_emulator/resources/{urllib.parse.quote(key)}")
+
+    def share(self, calendar, role, scope_type="user", value=None):
+        """Seed an ACL rule on a calendar (no API permission check)."""
+        scope = {"type": scope_type} if scope_type == "default" else {"type": scope_type, "value": value}
+        return self.call("POST", f"/_emulator/calendars/{urllib.parse.quote(calendar)}/acl",
+                         {"scope": scope, "role": role})
+
+    def freebusy_error(self, calendar, reason="internalError"):
+        return self.call("PUT", f"/_emulator/calendars/{urllib.parse.quote(calendar)}/freebusy-error",
+                         {"reason": reason})
+
+    def clear_freebusy_error(self, calendar):
+        return self.call("DELETE", f"/_emulator/calendars/{urllib.parse.quote(calendar)}/freebusy-error")

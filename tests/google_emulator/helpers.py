@@ -25,12 +25,17 @@ ALL_SCOPES = [
     A + "calendar.events.readonly",
     A + "calendar.settings.readonly",
     A + "calendar.acls",
+    A + "calendar.acls.readonly",
+    A + "calendar.freebusy",
     "https://mail.google.com/",
     A + "gmail.settings.basic",
     A + "gmail.readonly",
     A + "admin.directory.user.readonly",
     A + "admin.directory.user",
+    A + "admin.directory.resource.calendar.readonly",
+    A + "admin.directory.resource.calendar",
 ]
+RESOURCE_RO = A + "admin.directory.resource.calendar.readonly"
 
 
 def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
@@ -109,8 +114,20 @@ class World:
         return build("admin", "directory_v1", credentials=self.creds(subject, scopes), static_discovery=True,
                      cache_discovery=False, client_options={"api_endpoint": self.base + "/"})
 
+    def resource(self, email: str | None = None, name: str = "Room", **fields) -> dict:
+        """A room of this tenant (control API); ``fields`` as the control API takes them (capacity, ...)."""
+        body = {"name": name, "domain": DOMAIN, **fields}
+        if email:
+            body["email"] = email
+        return self.ctl.post("/resources", body)
+
     def add_event(self, email: str, body: dict) -> dict:
         return self.ctl.post(f"/users/{email}/events", body)
+
+
+def event(start: str, end: str, **fields) -> dict:
+    """An event body from two UTC wall times like ``2026-05-04T10:00``."""
+    return {"start": {"dateTime": start + ":00Z"}, "end": {"dateTime": end + ":00Z"}, **fields}
 
 
 class PushReceiver:

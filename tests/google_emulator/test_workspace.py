@@ -136,7 +136,7 @@ def test_acl_on_resource_calendar(world, ctl):
                                                      "scope": {"type": "user", "value": BOB}}).execute()
     assert rule["kind"] == "calendar#aclRule" and rule["id"] == f"user:{BOB}" and rule["role"] == "writer"
     resp = bob.events().list(calendarId=ROOM).execute()
-    assert resp["accessRole"] == "writer" and resp["summary"] == "Room 1"
+    assert resp["accessRole"] == "writer" and resp["summary"] == "Room 1 (8)"  # the generated resource name
     bob.events().insert(calendarId=ROOM, body={"summary": "booked", "start": {"dateTime": "2026-05-04T10:00:00Z"},
                                                "end": {"dateTime": "2026-05-04T11:00:00Z"}}).execute()
     assert alice.acl().delete(calendarId=ROOM, ruleId=rule["id"]).execute() == ""
