@@ -6,17 +6,21 @@ sources every 2 s, so the backstop reacts within seconds (see ``calendar_sync.sy
 
 from django_q.models import Schedule
 
+from calendar_sync.presence.services import presence_poll_due
+from calendar_sync.sync.scheduler import scheduler_loop
+from controlhub.tenancy.queue import task_name
+
 SCHEDULES = [
     {
         "name": "calendar_sync.scheduler",
-        "func": "calendar_sync.sync.tasks.scheduler_loop",
+        "func": task_name(scheduler_loop),
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
         "repeats": -1,
     },
     {
         "name": "presence.poll",
-        "func": "calendar_sync.presence.services.presence_poll_due",
+        "func": task_name(presence_poll_due),
         "schedule_type": Schedule.MINUTES,
         "minutes": 15,
         "repeats": -1,

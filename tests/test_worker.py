@@ -90,5 +90,5 @@ def test_push_to_worker_to_meeting(google_tenant, org, settings, live_server, wo
         "title": "Quarterly review", "join_url": "https://acme.webex.com/meet/ana"}
     assert meeting.join_provider == "webex"
     # The sync ran in the worker, not inline: django-q2 recorded its success there.
-    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.sync.tasks.source_sync").exists(),
+    assert wait_until(lambda: Success.objects.filter(func="calendar_sync.sync.sources.source_sync_task").exists(),
                       timeout=15, message="the worker to record the task result")

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google import errors as gerrors
 from calendar_sync.sync.models import Meeting
 from controlhub.people.models import Person
+from controlhub.tenancy.queue import enqueue_after_commit, enqueue_each_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -133,10 +135,7 @@ def presence_refresh_if_stale(*, person):
     """Enqueue a refresh after commit when the reading is older than 15 minutes (the page never waits)."""
     if person.calendar_state != Person.CalendarState.ACTIVATED or not presence_is_stale(person):
         return False
-    from django_q.tasks import async_task
-
-    person_id = person.pk
-    transaction.on_commit(lambda: async_task("calendar_sync.presence.services.presence_refresh_task", person_id))
+    enqueue_after_commit(presence_refresh_task, person.pk)
     return True
 
 
@@ -154,9 +153,6 @@ def presence_on_calendar_started(sender, *, person_id, **kwargs):
 
 def presence_poll_due(limit=5000):
     """Scheduled: enqueue a refresh for activated people whose reading is stale (oldest first, bounded)."""
-    from django.db.models import Q
-    from django_q.tasks import async_task
-
     cutoff = timezone.now() - STALE_AFTER
     ids = list(
         Person.objects.filter(calendar_state=Person.CalendarState.ACTIVATED)
@@ -164,6 +160,5 @@ def presence_poll_due(limit=5000):
         .order_by("ooo_checked_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for person_id in ids:
-        async_task("calendar_sync.presence.services.presence_refresh_task", person_id)
+    enqueue_each_after_commit(presence_refresh_task, ids)
     return len(ids)

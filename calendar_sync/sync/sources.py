@@ -28,10 +28,10 @@ from calendar_sync.sync import channels as channel_services
 from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting
 from controlhub.tenancy.errors import describe_google_error
+from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
-SYNC_TASK = "calendar_sync.sync.tasks.source_sync"
 LEASE_SECONDS = 120  # longer than any single sync pass; a killed worker's lease expires after this
 QUEUED_STALE_SECONDS = 60  # a queued task that has not started by then is presumed lost (broker crash)
 MAX_ATTEMPTS = 6
@@ -42,9 +42,7 @@ MAX_LOOPS = 20
 
 
 def _enqueue_sync(source_id):
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task(SYNC_TASK, source_id, group="calendar_sync"))
+    enqueue_after_commit(source_sync_task, source_id, group="calendar_sync")
 
 
 def _free(now):
@@ -247,3 +245,10 @@ def source_run(*, source_id, now=None):
         )
     CalendarSource.objects.filter(pk=source_id).update(lease_until=None, next_sync_at=timezone.now())
     return outcome
+
+
+# --- background entry points (django-q2: positional ids only, never meeting data) ----------------------------
+def source_sync_task(source_id):
+    """Sync one calendar (claimed by a push or the scheduler); returns nothing about its content."""
+    outcome = source_run(source_id=source_id)
+    return None if outcome is None else {"full": outcome.full, "calls": outcome.calls}

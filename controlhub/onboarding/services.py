@@ -3,7 +3,7 @@ Test connection that names the exact fault.
 
 Test connection asks Google for a delegated token *per scope*, so "client not authorized at all" (no scope works)
 is told apart from "scope X missing" (the others work), then makes the calls the service will make. It runs in
-the background (``controlhub.onboarding.tasks``); the page polls the ``ConnectionTest`` row, which is saved after
+the background (``connection_test_run_task``); the page polls the ``ConnectionTest`` row, which is saved after
 every check so progress is visible.
 
 References: https://developers.google.com/identity/protocols/oauth2/service-account#delegatingauthority and
@@ -36,6 +36,7 @@ from controlhub.tenancy.google_connection import _own_key_aad, org_gateway
 from controlhub.tenancy.keys import org_cipher
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
+from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -234,8 +235,6 @@ def onboarding_settings_update(*, organization, directory_import_enabled, delega
 @transaction.atomic
 def connection_test_start(*, organization, test_email, actor=None):
     """Queue a Test connection; the page polls the returned row. Never talks to Google itself."""
-    from django_q.tasks import async_task
-
     test = ConnectionTest.objects.create(
         organization=organization, started_by=actor if actor and actor.is_authenticated else None,
         test_email=test_email.strip().lower(), results=_planned_checks(organization),
@@ -244,7 +243,7 @@ def connection_test_start(*, organization, test_email, actor=None):
     organization.setup_state = Organization.SetupState.TESTING
     audit_record(organization=organization, actor=actor, action="google.connection_test.started", target=test,
                  detail={"test_email": test.test_email})
-    transaction.on_commit(lambda: async_task("controlhub.onboarding.tasks.connection_test_run", test.pk))
+    enqueue_after_commit(connection_test_run_task, test.pk)
     return test
 
 
@@ -433,3 +432,8 @@ def _directory_user(gateway, email, org=None):
 def _directory_rooms(gateway, email):
     page = gateway.resources_calendars_page(email, max_results=1)
     return "room directory readable" + (" (rooms found)" if page.get("items") else " (no rooms yet)")
+
+
+def connection_test_run_task(test_id):
+    """Background entry point (django-q2: positional ids only)."""
+    return connection_test_run(test_id=test_id).pk

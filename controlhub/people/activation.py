@@ -12,7 +12,7 @@ Every transition is a function here and writes a ``PersonHistory`` entry (who, w
 - transient failures are retried with backoff (``next_retry_at``), then become an error after
   ``MAX_ATTEMPTS``; permanent failures wait for the admin (Reactivate);
 - only activated people's calendars are ever accessed: the sync engine is started on success
-  (``calendar_sync.sync.tasks.source_start``) and stopped, its data purged, on deactivation.
+  (``controlhub.people.calendar.person_calendar_start``) and stopped, its data purged, on deactivation.
 
 Google calls per validation: 1 token request (both scopes at once) + ``settings.list`` (one call returns both
 ``locale`` and ``timezone``, instead of two ``settings.get``) + ``events.list``; the two Calendar calls reuse
@@ -37,6 +37,7 @@ from controlhub.tenancy.boundary import TenantBoundary
 from controlhub.tenancy.errors import describe_google_error, error_info
 from controlhub.tenancy.models import Domain, Organization
 from controlhub.tenancy.orgs import audit_record
+from controlhub.tenancy.queue import enqueue_after_commit, enqueue_each_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,6 @@ RETRY_CAP_SECONDS = 3600
 STALE_PENDING_AFTER = dt.timedelta(minutes=15)
 BULK_CHUNK = 500
 
-VALIDATE_TASK = "controlhub.people.tasks.person_validate"
-SOURCE_START_TASK = "controlhub.people.tasks.person_calendar_start"
-SOURCE_STOP_TASK = "controlhub.people.tasks.person_calendar_stop"
 
 State = Person.CalendarState
 
@@ -59,32 +57,6 @@ MSG_VALIDATION = "Validation started"
 MSG_ACTIVATED = "Activated"
 MSG_REACTIVATE = "Reactivation requested"
 MSG_DISABLED = "Service disabled"
-
-
-def _enqueue(func, *args):
-    """Enqueue a task by dotted path once the current transaction commits (tasks read the committed row)."""
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task(func, *args))
-
-
-def _enqueue_many(func, ids):
-    """Enqueue one task per id after commit, in one transaction through one broker: with the ORM broker this
-    is one commit for a whole chunk instead of one connection and one commit per task."""
-    from django_q.brokers import get_broker
-    from django_q.tasks import async_task
-
-    ids = list(ids)
-    if not ids:
-        return
-
-    def run():
-        broker = get_broker()
-        with transaction.atomic():
-            for pk in ids:
-                async_task(func, pk, broker=broker)
-
-    transaction.on_commit(run)
 
 
 def _actor(actor):
@@ -157,7 +129,7 @@ def _start(person, *, actor, facts):
         return person
     _set_state(person, State.PENDING, error_code="", error_detail="", activation_attempts=0, next_retry_at=None)
     _history(person, MSG_VALIDATION, actor=actor)
-    _enqueue(VALIDATE_TASK, person.pk)
+    enqueue_after_commit(person_validate_task, person.pk)
     return person
 
 
@@ -195,7 +167,7 @@ def person_deactivate(*, person, actor=None):
     audit_record(organization=person.organization, actor=actor, action="person.deactivate", target=person)
     # Stop even if not (yet) activated: a validation racing with this call may have started a source.
     person_calendar.person_calendars_disable(person_ids=[person.pk])
-    _enqueue(SOURCE_STOP_TASK, person.pk)
+    enqueue_after_commit(person_calendar.person_calendar_stop_task, person.pk)
     logger.info("person %s deactivated (was activated: %s)", person.pk, was_activated)
     return person
 
@@ -292,7 +264,7 @@ def _finish(person, state, *, code="", detail="", attempts=0, **fields):
             return Person.objects.filter(pk=person.pk).values_list("calendar_state", flat=True).first()
         if state == State.ACTIVATED:
             _history(person, MSG_ACTIVATED)
-            _enqueue(SOURCE_START_TASK, person.pk)
+            enqueue_after_commit(person_calendar.person_calendar_start_task, person.pk)
         else:
             _history(person, f"Error: {code}", code=code)
     return state
@@ -315,7 +287,7 @@ def activation_retry_due(*, now=None):
         # Clearing next_retry_at claims the row: a second scheduler run will not enqueue it again.
         Person.objects.filter(pk__in=due, next_retry_at__lte=now).update(next_retry_at=None)
         Person.objects.filter(pk__in=stale).update(state_changed_at=now)
-        _enqueue_many(VALIDATE_TASK, ids)
+        enqueue_each_after_commit(person_validate_task, ids)
     return len(ids)
 
 
@@ -350,7 +322,7 @@ def bulk_job_start(*, organization, kind, selection, ids=None, actor=None):
     job = BulkJob.objects.create(organization=organization, kind=kind, created_by=_actor(actor), payload=payload)
     audit_record(organization=organization, actor=actor, action=f"people.bulk_{kind}", target=job,
                  detail={"selection": selection, "count": len(payload.get("ids", []))})
-    _enqueue("controlhub.people.tasks.bulk_job_run", job.pk)
+    enqueue_after_commit(bulk_job_run_task, job.pk)
     return job
 
 
@@ -411,7 +383,7 @@ def _bulk_chunk(job, org, chunk, target_states, facts, actor):
         history = [PersonHistory(person_id=pk, at=now, actor=actor, message=MSG_DISABLED) for pk in pks]
         PersonHistory.objects.bulk_create(history)
         person_calendar.person_calendars_disable(person_ids=pks)
-        _enqueue_many(SOURCE_STOP_TASK, pks)
+        enqueue_each_after_commit(person_calendar.person_calendar_stop_task, pks)
         counts["off"] = len(pks)
         return counts
 
@@ -442,7 +414,16 @@ def _bulk_chunk(job, org, chunk, target_states, facts, actor):
         history.extend(PersonHistory(person_id=pk, at=later, actor=actor, message=f"Error: {code}", code=code)
                        for pk in pks)
     PersonHistory.objects.bulk_create(history, batch_size=1000)
-    _enqueue_many(VALIDATE_TASK, eligible)
+    enqueue_each_after_commit(person_validate_task, eligible)
     counts["pending"] = len(eligible)
     counts["error"] = sum(len(p) for p in blocked.values())
     return counts
+
+
+# --- background entry points (django-q2: positional ids only) ------------------------------------------------
+def person_validate_task(person_id):
+    return person_validate(person_id=person_id)
+
+
+def bulk_job_run_task(job_id):
+    bulk_job_run(job_id=job_id)

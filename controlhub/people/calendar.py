@@ -51,3 +51,12 @@ def person_calendar_stop(*, person_id):
     source_id = Person.objects.filter(pk=person_id).values_list("source_id", flat=True).first()
     if source_id:
         sources.source_stop(source_id=source_id)
+
+
+# --- background entry points (django-q2: positional ids only) ------------------------------------------------
+def person_calendar_start_task(person_id):
+    person_calendar_start(person_id=person_id)
+
+
+def person_calendar_stop_task(person_id):
+    person_calendar_stop(person_id=person_id)

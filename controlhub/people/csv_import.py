@@ -25,6 +25,7 @@ from controlhub.people.services import (
     verified_domains,
 )
 from controlhub.tenancy.orgs import audit_record
+from controlhub.tenancy.queue import enqueue_after_commit
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -214,9 +215,7 @@ def csv_import_confirm(*, job, actor=None):
     job.save(update_fields=["payload", "message"])
     audit_record(organization=job.organization, actor=actor, action="people.csv_import", target=job,
                  detail={"rows": job.total})
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task("controlhub.people.tasks.csv_import_run", job.pk))
+    enqueue_after_commit(csv_import_run_task, job.pk)
     return job
 
 
@@ -256,3 +255,8 @@ def csv_import_run(*, job_id):
         state=BulkJob.State.DONE, finished_at=timezone.now(), result=result,
         payload={"confirmed": True, "filename": job.payload.get("filename", ""), "rows": []},
     )
+
+
+def csv_import_run_task(job_id):
+    """Background entry point (django-q2: positional ids only)."""
+    csv_import_run(job_id=job_id)

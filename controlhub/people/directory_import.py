@@ -20,6 +20,7 @@ from controlhub.people.models import BulkJob, Person
 from controlhub.people.services import email_is_valid, email_normalize, name_problems, verified_domains
 from controlhub.tenancy.errors import error_info
 from controlhub.tenancy.orgs import audit_record
+from controlhub.tenancy.queue import enqueue_after_commit
 
 MAX_ISSUES = 1000  # kept in the job's result (the job page shows at most as many); "refused" counts them all
 
@@ -43,9 +44,7 @@ def directory_import_start(*, organization, admin_email="", actor=None):
         payload={"admin_email": admin_email, "domains": sorted(verified_domains(organization))},
     )
     audit_record(organization=organization, actor=actor, action="people.directory_import", target=job)
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task("controlhub.people.tasks.directory_import_run", job.pk))
+    enqueue_after_commit(directory_import_run_task, job.pk)
     return job
 
 
@@ -112,3 +111,8 @@ def directory_import_run(*, job_id):
         state=BulkJob.State.DONE, finished_at=timezone.now(),
         result={"created": created, "already_present": skipped, "refused": refused, "issues": issues},
     )
+
+
+def directory_import_run_task(job_id):
+    """Background entry point (django-q2: positional ids only)."""
+    directory_import_run(job_id=job_id)

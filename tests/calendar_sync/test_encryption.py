@@ -43,7 +43,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         attendees=[{"email": SECRETS[2], "displayName": SECRETS[5]}]))
     from django_q.tasks import async_task
 
-    async_task("controlhub.people.tasks.person_calendar_start", ana.pk)  # as activation enqueues it (runs inline)
+    async_task("controlhub.people.calendar.person_calendar_start_task", ana.pk)  # as activation enqueues it (runs inline)
     assert Meeting.objects.count() == 1
     assert person_calendar_start(person_id=ana.pk) is not None
 
@@ -53,7 +53,7 @@ def test_database_and_task_queue_hold_no_plaintext(google, activated, settings):
         assert secret.encode().hex() not in dump.lower()
     queued = [repr((t.func, t.args, t.kwargs, t.result)) for t in Task.objects.all()]
     queued += [str(q.payload) for q in OrmQ.objects.all()]
-    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_start").exists()
+    assert Task.objects.filter(func="controlhub.people.calendar.person_calendar_start_task").exists()
     for secret in SECRETS:
         assert not any(secret in text for text in queued)
 

@@ -79,10 +79,11 @@ def test_google_errors_never_raise(ana, google):
     assert ana.ooo_checked_at is not None
 
 
-def test_poll_and_stale_refresh_run_for_activated_people(org, ana, google):
+def test_poll_and_stale_refresh_run_for_activated_people(org, ana, google, django_capture_on_commit_callbacks):
     google.vacation("ana@acme.test", {"enableAutoReply": True})
     make_person(org, "off@acme.test", state=Person.CalendarState.OFF)
-    assert presence_poll_due() == 1  # tasks run inline in tests
+    with django_capture_on_commit_callbacks(execute=True):
+        assert presence_poll_due() == 1  # enqueued after commit; tasks run inline in tests
     ana.refresh_from_db()
     assert ana.is_out_of_office()
     assert presence_refresh_if_stale(person=ana) is False  # fresh now

@@ -48,7 +48,7 @@ def test_activation_success_stores_settings_history_and_starts_sync(google_tenan
     assert person.error_code == "" and person.activation_attempts == 0
     assert _messages(person) == ["Service enabled", "Validation started", "Activated"]
     assert person.history.filter(message="Service enabled", actor=admin_user).exists()
-    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_start", args=(person.pk,)).exists()
+    assert Task.objects.filter(func="controlhub.people.calendar.person_calendar_start_task", args=(person.pk,)).exists()
     # The validation: 1 token (both scopes) + settings.list + events.list maxResults=1; the sync engine follows.
     calls = [r for r in google_tenant.requests()["requests"] if r.get("subject") == "ana@acme.test"]
     first = [(c["method"], c.get("api_method")) for c in calls[:3]]
@@ -229,7 +229,7 @@ def test_deactivate_stops_sync_and_keeps_history(google_tenant, ready_org, admin
     person.refresh_from_db()
     assert person.calendar_state == "off"
     assert _messages(person) == ["Service enabled", "Validation started", "Activated", "Service disabled"]
-    assert Task.objects.filter(func="controlhub.people.tasks.person_calendar_stop", args=(person.pk,)).exists()
+    assert Task.objects.filter(func="controlhub.people.calendar.person_calendar_stop_task", args=(person.pk,)).exists()
 
 
 def test_validation_after_deactivation_does_nothing(google_tenant, ready_org):

@@ -17,7 +17,6 @@ from controlhub.domains.services import (
     domain_verify,
     domains_reverify_due,
 )
-from controlhub.domains.tasks import domains_reverify_all
 from controlhub.people.models import Person
 from controlhub.tenancy.models import AuditEvent, Domain
 
@@ -222,7 +221,7 @@ def test_reverify_due(org, google):
     google.dns_txt("pending.test", [pending.txt_value])
     google.dns_txt("lapsed.test", ["v=spf1 -all"])  # the record disappeared
 
-    counts = domains_reverify_all()
+    counts = domains_reverify_due()
     assert counts == {"checked": 4, "verified": 2, "failed": 1}
     for d in (fresh, lapsed, kept, pending, waiting):
         d.refresh_from_db()
@@ -239,7 +238,7 @@ def test_reverify_due(org, google):
 def test_schedule_is_declared():
     from controlhub.schedules import SCHEDULES
 
-    assert any(s["func"] == "controlhub.domains.tasks.domains_reverify_all" for s in SCHEDULES)
+    assert any(s["func"] == "controlhub.domains.services.domains_reverify_due" for s in SCHEDULES)
 
 
 # --- removal ------------------------------------------------------------------------------------------------------
