@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from calendar_sync.google import errors as google_errors
@@ -31,6 +30,7 @@ from calendar_sync.google.backoff import Backoff
 from calendar_sync.google.gateway import CORE_SCOPES
 from controlhub.onboarding import tenant
 from controlhub.people import calendar as person_calendar
+from controlhub.people import jobs
 from controlhub.people.models import BulkJob, Person, PersonHistory
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy.boundary import TenantBoundary
@@ -340,7 +340,7 @@ def bulk_job_run(*, job_id):
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING, total=len(ids), done=0, failed=0)
+    jobs.bulk_job_started(job=job, total=len(ids))
     facts = _OrgFacts(org)
     actor = job.created_by
     outcome = {"pending": 0, "error": 0, "off": 0, "skipped": 0}
@@ -350,15 +350,11 @@ def bulk_job_run(*, job_id):
             counts = _bulk_chunk(job, org, chunk, target_states, facts, actor)
             for key, n in counts.items():
                 outcome[key] += n
-            BulkJob.objects.filter(pk=job.pk).update(
-                done=F("done") + len(chunk), failed=F("failed") + counts["error"]
-            )
+            jobs.bulk_job_progress(job=job, done=len(chunk), failed=counts["error"])
     except Exception as exc:
-        BulkJob.objects.filter(pk=job.pk).update(
-            state=BulkJob.State.FAILED, finished_at=timezone.now(), message=str(exc)[:1000], result=outcome
-        )
+        jobs.bulk_job_failed(job=job, message=exc, result=outcome)
         raise
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.DONE, finished_at=timezone.now(), result=outcome)
+    jobs.bulk_job_finished(job=job, result=outcome)
     job.refresh_from_db()
     return job
 

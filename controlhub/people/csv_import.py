@@ -11,10 +11,10 @@ import zoneinfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from controlhub.people import jobs
 from controlhub.people.models import BulkJob, Person
 from controlhub.people.services import (
     FORMULA_PREFIXES,
@@ -224,7 +224,7 @@ def csv_import_run(*, job_id):
     job = BulkJob.objects.get(pk=job_id)
     if not job.payload.get("confirmed") or job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):
         return
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING, done=0)
+    jobs.bulk_job_started(job=job)
     rows = job.payload.get("rows", [])
     created_total = 0
     try:
@@ -244,17 +244,14 @@ def csv_import_run(*, job_id):
                 ]
                 Person.objects.bulk_create(new, ignore_conflicts=True)
                 created_total += len(new)
-                BulkJob.objects.filter(pk=job.pk).update(done=F("done") + len(chunk))
+                jobs.bulk_job_progress(job=job, done=len(chunk))
     except Exception as exc:
-        BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.FAILED, message=str(exc)[:1000],
-                                                 finished_at=timezone.now())
+        jobs.bulk_job_failed(job=job, message=exc)
         raise
     result = {**job.result, "created": created_total}
     # The rows are no longer needed; keep the report.
-    BulkJob.objects.filter(pk=job.pk).update(
-        state=BulkJob.State.DONE, finished_at=timezone.now(), result=result,
-        payload={"confirmed": True, "filename": job.payload.get("filename", ""), "rows": []},
-    )
+    jobs.bulk_job_finished(job=job, result=result,
+                           payload={"confirmed": True, "filename": job.payload.get("filename", ""), "rows": []})
 
 
 def csv_import_run_task(job_id):

@@ -11,11 +11,11 @@ character, over 200 characters) is skipped like a refused CSV row, and the job's
 """
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from calendar_sync.google import errors as google_errors
 from controlhub.onboarding.models import ConnectionTest
+from controlhub.people import jobs
 from controlhub.people.models import BulkJob, Person
 from controlhub.people.services import email_is_valid, email_normalize, name_problems, verified_domains
 from controlhub.tenancy.errors import error_info
@@ -55,7 +55,7 @@ def directory_import_run(*, job_id):
     job = BulkJob.objects.select_related("organization").get(pk=job_id)
     if job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):
         return
-    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING)
+    jobs.bulk_job_started(job=job)
     admin = job.payload["admin_email"]
     created = skipped = refused = 0
     issues = []
@@ -90,9 +90,7 @@ def directory_import_run(*, job_id):
                         new.append(Person(organization=job.organization, email=email, name=name, created_at=now,
                                           state_changed_at=now))
                     Person.objects.bulk_create(new, ignore_conflicts=True)
-                    BulkJob.objects.filter(pk=job.pk).update(
-                        done=F("done") + len(users), total=F("total") + len(users)
-                    )
+                    jobs.bulk_job_progress(job=job, done=len(users), total=len(users))
                 created += len(new)
                 skipped += len(existing)
                 token = page.get("nextPageToken")
@@ -100,16 +98,14 @@ def directory_import_run(*, job_id):
                     break
     except google_errors.GoogleError as exc:
         info = error_info(exc.error_code)
-        BulkJob.objects.filter(pk=job.pk).update(
-            state=BulkJob.State.FAILED, finished_at=timezone.now(),
-            message=f"{info.title}: {info.fix}", result={"created": created, "already_present": skipped,
+        jobs.bulk_job_failed(
+            job=job, message=f"{info.title}: {info.fix}", result={"created": created, "already_present": skipped,
                                                          "refused": refused, "issues": issues,
                                                          "error_code": exc.error_code},
         )
         return
-    BulkJob.objects.filter(pk=job.pk).update(
-        state=BulkJob.State.DONE, finished_at=timezone.now(),
-        result={"created": created, "already_present": skipped, "refused": refused, "issues": issues},
+    jobs.bulk_job_finished(
+        job=job, result={"created": created, "already_present": skipped, "refused": refused, "issues": issues},
     )
 
 
