@@ -149,8 +149,8 @@ def _all_requests(control, since):
 
 def main():
     from google_emulator import server as emulator_server
+    from google_emulator.client import EmulatorControl
     from google_emulator.server import Emulator
-    from tests.emulator import EmulatorControl
 
     # The emulator writes a response's headers and body in two sends; without TCP_NODELAY each response then
     # waits ~40 ms for the client's delayed ACK (Nagle). Real Google does not add that; neither should the bench.

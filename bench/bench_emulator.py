@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import google_auth_httplib2
 import httplib2
 from google.oauth2 import service_account
 from googleapiclient.discovery import build
 
+from google_emulator.client import EmulatorControl
 from google_emulator.server import Emulator
 
 DOMAIN = "bench.example"
@@ -28,11 +27,7 @@ SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
 
 
 def control(base: str, method: str, path: str, body=None):
-    req = urllib.request.Request(base + "/_emulator" + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read() or b"null")
+    return EmulatorControl(base).call(method, "/_emulator" + path, body)
 
 
 class _Remote:

@@ -358,7 +358,7 @@ def main():
 
     emu = Emulator(host="127.0.0.1", port=free_port(), dns_port=0, allow_insecure_webhooks=True)
     emu.start()
-    from tests.emulator import EmulatorControl
+    from google_emulator.client import EmulatorControl
 
     control = EmulatorControl(emu.base_url)
     control.reset()

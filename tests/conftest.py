@@ -143,7 +143,7 @@ def google(emulator, settings, tmp_path):
     ``google.key`` (service-account JSON), ``google.client_id``, ``google.project_id``."""
     from calendar_sync.google.gateway import forget_gateways
     from controlhub.tenancy.keys import forget_ciphers
-    from tests.emulator import EmulatorControl
+    from google_emulator.client import EmulatorControl
 
     control = EmulatorControl(emulator.base_url)
     control.reset()

@@ -319,7 +319,7 @@ def test_control_created_events_are_answered_too(world, ctl, room):
 
 
 def test_emulator_control_client_helpers(world, emulator):
-    from tests.emulator import EmulatorControl
+    from google_emulator.client import EmulatorControl
 
     control = EmulatorControl(emulator.base_url)
     made = control.resource(DOMAIN, "Focus", capacity=2, features=["Phone"])

@@ -5,7 +5,6 @@ Idempotent for the database; the emulator is in-memory, so its world is rebuilt 
 
 import json
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from controlhub.people.calendar import person_calendar_source
+from google_emulator.client import EmulatorControl
 
 DOMAIN = "demo.example.com"
 ADMIN_EMAIL = f"admin@{DOMAIN}"
@@ -35,17 +35,7 @@ PEOPLE = [
 VERIFICATION_TOKEN = "demo-verification-token"
 
 
-class Emulator:
-    def __init__(self, base):
-        self.base = base.rstrip("/")
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+Emulator = EmulatorControl  # the one control client
 
 
 def _at(day, hour, minute=0, tz="Europe/Paris"):

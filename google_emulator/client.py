@@ -1,9 +1,14 @@
-"""A small client for the emulator's control API (plain HTTP, as the tests and the demo use it)."""
+"""The one client of the emulator's control API (plain HTTP, standard library only), used by the tests, the
+benchmarks and the demo alike."""
 
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
+
+
+class ControlCallFailed(AssertionError):
+    """A control call answered with a status it was not expected to (an AssertionError, so tests read well)."""
 
 
 class EmulatorControl:
@@ -21,7 +26,7 @@ class EmulatorControl:
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()
         if status not in expect:
-            raise AssertionError(f"{method} {path} -> {status}: {raw[:500]!r}")
+            raise ControlCallFailed(f"{method} {path} -> {status}: {raw[:500]!r}")
         return json.loads(raw) if raw else None
 
     def reset(self):
