@@ -14,6 +14,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from calendar_sync.encryption.aad import table_of
 from calendar_sync.encryption.crypto import DataCipher, aad_for
 from calendar_sync.scheduling.models import KeywordMeeting
 from calendar_sync.sync.meeting_fields import ALL_FIELDS, row_key
@@ -28,9 +29,9 @@ from controlhub.tenancy.models import Organization, OrgDataKey
 
 logger = logging.getLogger(__name__)
 
-MEETING_TABLE = "calendar_sync_meeting"
-KEYWORD_TABLE = "calendar_sync_keywordmeeting"
-OWN_KEY_TABLE = "controlhub_organization"
+MEETING_TABLE = table_of(Meeting)
+KEYWORD_TABLE = table_of(KeywordMeeting)
+OWN_KEY_TABLE = table_of(Organization)
 BATCH_SIZE = 500
 
 

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from calendar_sync.encryption.aad import table_of
 from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.google import errors as gerrors
 from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
@@ -49,7 +50,7 @@ _JOIN_BLOCK_RE = re.compile(
     r"(?:\r?\n)*" + re.escape(JOIN_BLOCK_START) + r".*?" + re.escape(JOIN_BLOCK_END) + r"[ \t]*(?:\r?\n)?",
     re.DOTALL,
 )
-TABLE = "calendar_sync_keywordmeeting"
+TABLE = table_of(KeywordMeeting)
 
 
 # --- small pure helpers ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_sync.encryption.aad import register_encrypted
 from calendar_sync.sync.models import CalendarSource
 from controlhub.tenancy.models import Organization
 
@@ -33,3 +34,6 @@ class KeywordMeeting(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "google_event_id"], name="keyword_meeting_unique_event"),
         ]
+
+
+register_encrypted(KeywordMeeting, "join_url")

@@ -8,10 +8,12 @@ key (not the primary key) lets a page of events be encrypted before a bulk upser
 
 import json
 
+from calendar_sync.encryption.aad import table_of
 from calendar_sync.encryption.crypto import aad_for
+from calendar_sync.sync.models import Meeting
 from controlhub.tenancy.keys import org_cipher, org_cipher_for
 
-TABLE = "calendar_sync_meeting"
+TABLE = table_of(Meeting)
 TEXT_FIELDS = ("title", "description", "location", "organizer_email", "organizer_name", "join_url")
 JSON_FIELDS = ("attendees",)
 ALL_FIELDS = TEXT_FIELDS + JSON_FIELDS

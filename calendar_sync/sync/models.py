@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_sync.encryption.aad import register_encrypted
 from controlhub.tenancy.models import Organization
 
 
@@ -123,3 +124,8 @@ class Meeting(models.Model):
             models.UniqueConstraint(fields=["source", "google_event_id"], name="meeting_unique_event"),
         ]
         indexes = [models.Index(fields=["source", "start"])]
+
+
+# Encrypted columns, by their AAD column name (``<name>_enc`` holds the ciphertext).
+register_encrypted(Meeting, "title", "description", "location", "attendees", "organizer_email", "organizer_name",
+                   "join_url")

@@ -10,17 +10,19 @@ import threading
 
 from django.conf import settings
 
+from calendar_sync.encryption.aad import aad
 from calendar_sync.google.gateway import GuardedGateway, RetryPolicy, gateway_for_key
 from calendar_sync.google.keys import load_service_account_file, parse_service_account_key
 from controlhub.tenancy.boundary import TenantBoundary
 from controlhub.tenancy.keys import org_cipher_for
+from controlhub.tenancy.models import Organization
 
 _own_keys = {}
 _own_keys_lock = threading.Lock()
 
 
 def _own_key_aad(org):
-    return f"controlhub_organization/own_key/{org.pk}"
+    return aad(Organization, "own_key", org.pk)
 
 
 def org_service_account_key(org):

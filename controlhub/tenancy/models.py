@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_sync.encryption.aad import register_encrypted
+
 
 class Organization(models.Model):
     class SetupState(models.TextChoices):
@@ -144,3 +146,6 @@ class Domain(models.Model):
     @property
     def txt_value(self):
         return f"calendarhub-verification={self.token}"
+
+
+register_encrypted(Organization, "own_key")

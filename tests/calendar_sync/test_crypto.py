@@ -300,3 +300,19 @@ def test_envelope_end_to_end():
     blob = cipher.encrypt("Salle 3 / 회의실 3", aad=aad)
     again = DataCipher(ring.unwrap(wrapped, context="org:7"), key_version=1)
     assert again.decrypt(blob, aad=aad) == "Salle 3 / 회의실 3"
+
+
+def test_every_encrypted_column_is_registered_under_its_models_own_table():
+    """AAD table names come from ``_meta.db_table`` in one registry; every ``*_enc`` column is declared there."""
+    from django.apps import apps
+
+    from calendar_sync.encryption.aad import aad, encrypted_tables
+    from calendar_sync.sync.models import Meeting
+
+    registry = encrypted_tables()
+    for model in apps.get_models():
+        enc = sorted(f.name.removesuffix("_enc") for f in model._meta.fields if f.name.endswith("_enc"))
+        if enc:
+            assert sorted(registry.get(model._meta.db_table, ())) == enc, model
+    assert registry["controlhub_organization"] == ("own_key",)
+    assert aad(Meeting, "title", "7:ev1") == "calendar_sync_meeting/title/7:ev1"
