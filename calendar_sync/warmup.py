@@ -25,7 +25,6 @@ def worker_warm_up(sender=None, proc_name=None, **kwargs):
         connection.ensure_connection()
         gateway = deployment_gateway()
         if gateway is not None:
-            gateway.calendar().events()
-            gateway.gmail().users()
+            gateway.warm()
     except Exception:  # noqa: BLE001 - warming is an optimisation: the first task does the same work if it fails
         logger.warning("worker warm-up failed", exc_info=True)

@@ -317,11 +317,27 @@ class Gateway:
         result = self.execute(subject, [SCOPE_CALENDAR], lambda: svc.settings().get(setting=setting), retry=retry)
         return result.get("value")
 
-    def events_list(self, subject, calendar_id="primary", *, retry=True, **params):
-        """One page of events.list; returns the raw ``Events`` dict."""
+    def calendar_settings(self, subject, scopes=None, *, retry=True):
+        """All of the subject's calendar settings in one call, as ``{id: value}`` (locale, timezone...).
+        https://developers.google.com/workspace/calendar/api/v3/reference/settings/list"""
+        svc = self.calendar()
+        items = self.execute(subject, list(scopes or [SCOPE_CALENDAR]), lambda: svc.settings().list(),
+                             retry=retry).get("items", [])
+        return {item.get("id"): item.get("value") for item in items}
+
+    def warm(self):
+        """Build this thread's discovery clients and their sub-resources now (a worker's first task then skips
+        the cost)."""
+        self.calendar().events()
+        self.gmail().users()
+
+    def events_list(self, subject, calendar_id="primary", *, retry=True, scopes=None, **params):
+        """One page of events.list; returns the raw ``Events`` dict. ``scopes`` reuses a token minted for more
+        scopes than Calendar alone (activation's check)."""
         svc = self.calendar()
         return self.execute(
-            subject, [SCOPE_CALENDAR], lambda: svc.events().list(calendarId=calendar_id, **params), retry=retry
+            subject, list(scopes or [SCOPE_CALENDAR]), lambda: svc.events().list(calendarId=calendar_id, **params),
+            retry=retry,
         )
 
     def event_get(self, subject, event_id, calendar_id="primary"):

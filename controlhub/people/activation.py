@@ -209,12 +209,11 @@ def _google_check(person):
                 )
                 raise err from exc
             raise
-        svc = gateway.calendar()
-        settings_items = gateway.execute(email, scopes, lambda: svc.settings().list()).get("items", [])
-        gateway.execute(email, scopes, lambda: svc.events().list(calendarId="primary", maxResults=1))
+        settings_values = gateway.calendar_settings(email, scopes)
+        gateway.events_list(email, "primary", scopes=scopes, maxResults=1)
     except google_errors.GoogleError as exc:
         return None, exc
-    return {item.get("id"): item.get("value") for item in settings_items}, None
+    return settings_values, None
 
 
 
