@@ -1,0 +1,99 @@
+"""The Workspaces admin pages and the room display's HTTP side: token auth, ETag/304, actions, revoke/rotate,
+the QR code, bad input without a 500, the device API with a room token."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from calendar_sync.meetings.device_tokens import device_token_create
+from calendar_sync.workspaces import displays
+from calendar_sync.workspaces.models import Room, RoomDisplay
+from tests.calendar_sync.conftest import event_at, soon
+from tests.calendar_sync.workspaces.conftest import ROOM_A, ROOM_B, SCHED
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_admin_pages_list_import_add_policy_and_pair(admin_client, workspaces_on, rooms_google):
+    page = admin_client.get(reverse("workspaces"))
+    assert page.status_code == 200 and SCHED in page.content.decode()
+    page = admin_client.get(reverse("workspaces_import"))
+    body = page.content.decode()
+    assert page.status_code == 200 and ROOM_A in body and ROOM_B in body and "Whiteboard" in body
+    response = admin_client.post(reverse("workspaces_import"), {"rooms": [ROOM_A]})
+    assert response.status_code == 302
+    room = Room.objects.get(email=ROOM_A)
+    assert room.state == Room.State.ACTIVE
+    response = admin_client.post(reverse("workspace_room_policy", args=[room.pk]), {
+        "show_titles": "", "booking_lengths": ["15", "30"], "checkin_required": "on", "release_minutes": "7",
+        "honour_acceptance": "on"})
+    assert response.status_code == 302
+    room.refresh_from_db()
+    assert (room.show_titles, room.booking_lengths, room.checkin_required, room.release_minutes) == (
+        False, [15, 30], True, 7)
+    bad = admin_client.post(reverse("workspace_room_policy", args=[room.pk]), {"booking_lengths": ["17"],
+                                                                                "release_minutes": "x"})
+    assert bad.status_code == 400
+
+    admin_client.post(reverse("workspace_display_create", args=[room.pk]), {"name": "Door tablet"})
+    page = admin_client.get(reverse("workspace_room", args=[room.pk])).content.decode()
+    url = re.search(r'id="new-display-url">([^<]+)<', page).group(1)
+    assert "/rooms/chr_" in url and "<svg" in page  # the QR code, server-side
+    assert "/rooms/chr_" not in admin_client.get(reverse("workspace_room", args=[room.pk])).content.decode()
+    # The raw token is shown once; the display works without signing in.
+    path = url.split("testserver", 1)[-1]
+    assert Client().get(path).status_code == 200
+
+    display = RoomDisplay.objects.get(room=room)
+    admin_client.post(reverse("workspace_display_action", args=[room.pk, display.pk, "rotate"]))
+    assert Client().get(path).status_code == 404  # the old address stopped at once
+    new = RoomDisplay.objects.get(room=room, revoked_at__isnull=True)
+    admin_client.post(reverse("workspace_display_action", args=[room.pk, new.pk, "revoke"]))
+    assert not RoomDisplay.objects.filter(room=room, revoked_at__isnull=True).exists()
+
+
+def test_admin_add_by_hand_refuses_bad_input_and_readonly_admins(admin_client, workspaces_on, readonly_admin):
+    assert admin_client.post(reverse("workspaces_add"), {"email": "not an email"}).status_code == 400
+    response = admin_client.post(reverse("workspaces_settings"), {"enabled": "on", "scheduling_account": ROOM_A})
+    assert response.status_code == 400 and "room address is not a user" in response.content.decode()
+    reader = Client()
+    reader.force_login(readonly_admin)
+    assert reader.get(reverse("workspaces")).status_code == 200
+    assert reader.post(reverse("workspaces_add"), {"email": ROOM_B}).status_code == 403
+
+
+def test_display_state_304_actions_and_errors(active_room, rooms_google):
+    _display, raw = displays.display_create(room=active_room, name="Door")
+    client = Client()
+    state_url = reverse("room_display_state", args=[raw])
+    first = client.get(state_url)
+    assert first.status_code == 200 and first.json()["room"]["name"] == "Room A"
+    again = client.get(state_url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    book = client.post(reverse("room_display_action", args=[raw, "book"]), data={"minutes": 30},
+                       content_type="application/json")
+    assert book.status_code == 200, book.content
+    assert any(m["booking"] for m in book.json()["meetings"]) or book.json()["busy"]
+    assert client.get(state_url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200  # changed
+    clash = client.post(reverse("room_display_action", args=[raw, "book"]), data={"minutes": 15},
+                        content_type="application/json")
+    assert clash.status_code == 409 and clash.json()["error"]["code"] == "conflict"
+    for body in (b"{not json", b"[]", b'{"minutes": "ten"}'):
+        bad = client.post(reverse("room_display_action", args=[raw, "book"]), data=body,
+                          content_type="application/json")
+        assert bad.status_code == 400
+    assert client.post(reverse("room_display_action", args=[raw, "fly"])).status_code == 404
+    assert client.get(reverse("room_display", args=["chr_nope"])).status_code == 404
+    assert client.get(reverse("room_display_state", args=["chr_nope"])).status_code == 404
+
+
+def test_the_device_api_serves_a_room_as_a_person(active_room, rooms_google):
+    rooms_google.create_event(ROOM_A, event_at("Design review", soon(1)))
+    from calendar_sync.sync.sources import source_run
+
+    source_run(source_id=active_room.source_id)
+    _, raw = device_token_create(organization=active_room.organization, source=active_room.source, name="Room A")
+    body = Client().get(reverse("api_meetings"), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert [m["title"] for m in body["meetings"]] == ["Design review"]
