@@ -3,10 +3,9 @@
 Axes (settings ``AXES_*``) records each failure in the database and refuses every sign-in of a locked account or
 client address, the right password included, until the cool-off has passed. The pieces here decide *whose*
 failures they are: the account a person typed (:func:`signin_identity`), the client's address
-(:func:`client_ip`), and a higher limit for an address than for an account (:class:`SignInAttemptsHandler`).
+(:func:`controlhub.tenancy.throttle.client_ip`), and a higher limit for an address than for an account (:class:`SignInAttemptsHandler`).
 """
 
-import ipaddress
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit, get_lockout_parameters
@@ -54,30 +53,6 @@ def signin_identity(request, credentials=None):
             identity = email_normalize(email) if email else identity
         known[typed] = identity
     return known[typed]
-
-
-def client_ip(request):
-    """The client's address as every limit sees it (``AXES_CLIENT_IP_CALLABLE``, and the rate limits).
-
-    ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of them saw
-    (X-Forwarded-For is appended to by each proxy, so entries left of that one are whatever the client sent).
-    An IPv6 client is counted by its /64, the block one subscriber gets, or it could change address per try.
-    """
-    address = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if hops:
-            address = hops[-proxies] if len(hops) >= proxies else hops[0]
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
-    return str(ip)
 
 
 def _parameter_limit(parameter, request, credentials):

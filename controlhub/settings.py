@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "axes",
+    "csp",
     "controlhub",
     "calendar_sync",
     "demo",
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that can answer (static files, lockouts, errors) so every response carries the policy.
+    "controlhub.security_headers.StaticPolicyCSPMiddleware",  # django-csp's, the header built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -181,7 +185,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_COOLOFF_MINUTES", default=
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False  # a success by one account must not clear its address's count of others' failures
 AXES_USERNAME_CALLABLE = "controlhub.auth.signin_identity"
-AXES_CLIENT_IP_CALLABLE = "controlhub.auth.client_ip"
+AXES_CLIENT_IP_CALLABLE = "controlhub.tenancy.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "controlhub.views.core.signin_locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in; AuditEvent is the project's log
 AXES_VERBOSE = False  # log failures and lockouts only, not a banner at every start
@@ -230,6 +234,21 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp): scripts and styles only from our own static files,
+# no inline code or style attributes anywhere, no framing, forms only to ourselves.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "object-src": [NONE],
+    },
+}
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Calendar Hub -----------------------------------------------------------------------------------------------

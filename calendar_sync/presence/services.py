@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from calendar_sync.google import errors as gerrors
 from calendar_sync.sync.models import Meeting
 from controlhub.people.models import Person
+from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.queue import enqueue_after_commit, enqueue_each_after_commit
 
 logger = logging.getLogger(__name__)
@@ -113,8 +114,6 @@ def person_presence_refresh(*, person, gateway=None):
         return None
     try:
         if gateway is None:
-            from controlhub.tenancy.google_connection import org_gateway
-
             gateway = org_gateway(person.organization)
         vacation = gateway.vacation_get(person.email)
     except gerrors.MailServiceNotEnabled:

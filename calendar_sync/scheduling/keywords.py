@@ -37,6 +37,7 @@ from calendar_sync.google import errors as gerrors
 from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
 from calendar_sync.scheduling.models import KeywordMeeting
 from calendar_sync.sync.event_time import event_time
+from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.keys import org_cipher, org_cipher_for
 
 logger = logging.getLogger(__name__)
@@ -115,8 +116,6 @@ class _Context:
     @property
     def gateway(self):
         if self._gateway is None:
-            from controlhub.tenancy.google_connection import org_gateway
-
             self._gateway = org_gateway(self.organization)
         return self._gateway
 

@@ -28,6 +28,7 @@ from calendar_sync.sync import channels as channel_services
 from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting
 from controlhub.tenancy.errors import describe_google_error
+from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -107,8 +108,6 @@ def source_stop(*, source_id):
     active = list(sub.channels.filter(state=Channel.State.ACTIVE))
     if active:
         try:
-            from controlhub.tenancy.google_connection import org_gateway
-
             gateway = org_gateway(sub.organization)
         except Exception:  # noqa: BLE001 - no key any more: the channels expire on their own
             logger.warning("cannot reach Google to stop the channels of source %s", sub.pk)
@@ -203,8 +202,6 @@ def _ensure_channel(sub, gateway, now):
 def source_run(*, source_id, now=None):
     """Sync one calendar under a lease, looping while pushes marked it dirty meanwhile. Returns the last
     SyncOutcome, or None when another worker holds the lease (it will loop) or the calendar is not active."""
-    from controlhub.tenancy.google_connection import org_gateway
-
     if not _acquire(source_id, now or timezone.now()):
         CalendarSource.objects.filter(pk=source_id).exclude(
             state=CalendarSource.State.STOPPED

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from controlhub.views import domains as views
+from controlhub.domains import views
 
 urlpatterns = [
     path("", views.DomainListView.as_view(), name="domains"),

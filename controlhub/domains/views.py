@@ -10,10 +10,10 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from controlhub.domains import services as service
-from controlhub.forms_domains import DomainAddForm
-from controlhub.services.throttle import throttle_hit
+from controlhub.domains.forms import DomainAddForm
 from controlhub.tenancy.errors import error_info
 from controlhub.tenancy.models import Domain
+from controlhub.tenancy.throttle import throttle_hit
 from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 AFFECTED_SHOWN = 20

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from controlhub.views import onboarding as views
+from controlhub.onboarding import views
 
 urlpatterns = [
     path("", views.OnboardingView.as_view(), name="onboarding"),

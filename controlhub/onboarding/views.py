@@ -9,11 +9,11 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
-from controlhub.forms_onboarding import ConnectionTestForm, OnboardingSettingsForm, OwnKeyUploadForm
 from controlhub.onboarding import services as service
+from controlhub.onboarding.forms import ConnectionTestForm, OnboardingSettingsForm, OwnKeyUploadForm
 from controlhub.onboarding.models import ConnectionTest
-from controlhub.services.throttle import throttle_hit
 from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.throttle import throttle_hit
 from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 

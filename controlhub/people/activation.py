@@ -35,6 +35,7 @@ from controlhub.people.models import BulkJob, Person, PersonHistory
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy.boundary import TenantBoundary
 from controlhub.tenancy.errors import describe_google_error, error_info
+from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.models import Domain, Organization
 from controlhub.tenancy.orgs import audit_record
 from controlhub.tenancy.queue import enqueue_after_commit, enqueue_each_after_commit
@@ -186,8 +187,6 @@ def _probe_scopes(gateway, email):
 
 def _google_check(person):
     """Talk to Google as the person. Returns ``(settings_dict, None)`` or ``(None, GoogleError)``."""
-    from controlhub.tenancy.google_connection import org_gateway
-
     try:
         gateway = org_gateway(person.organization)
     except google_errors.GoogleError as exc:

@@ -19,6 +19,7 @@ from controlhub.people import jobs
 from controlhub.people.models import BulkJob, Person
 from controlhub.people.services import email_is_valid, email_normalize, name_problems, verified_domains
 from controlhub.tenancy.errors import error_info
+from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.orgs import audit_record
 from controlhub.tenancy.queue import enqueue_after_commit
 
@@ -50,8 +51,6 @@ def directory_import_start(*, organization, admin_email="", actor=None):
 
 def directory_import_run(*, job_id):
     """Page through each verified domain's users; add the ones we do not have (state Off)."""
-    from controlhub.tenancy.google_connection import org_gateway
-
     job = BulkJob.objects.select_related("organization").get(pk=job_id)
     if job.state in (BulkJob.State.DONE, BulkJob.State.FAILED):
         return

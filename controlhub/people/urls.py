@@ -1,6 +1,6 @@
 from django.urls import path
 
-from controlhub.views import me, people, signin_link
+from controlhub.people.views import me, people, signin_link
 
 urlpatterns = [
     path("people/", people.PeopleListView.as_view(), name="people"),

@@ -11,6 +11,7 @@ read then a write (two workers can both count 3) that also resets the entry's ti
 """
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,3 +65,27 @@ def throttle_hit(*, scope, key, now=None):
         if slot not in taken and cache.add(slot, 1, timeout=timeout):
             return ThrottleResult(allowed=True, retry_at=retry_at)
     return ThrottleResult(allowed=False, retry_at=retry_at)
+
+
+def client_ip(request):
+    """The client's address as every limit sees it (``AXES_CLIENT_IP_CALLABLE``, and the rate limits).
+
+    ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of them saw
+    (X-Forwarded-For is appended to by each proxy, so entries left of that one are whatever the client sent).
+    An IPv6 client is counted by its /64, the block one subscriber gets, or it could change address per try.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if hops:
+            address = hops[-proxies] if len(hops) >= proxies else hops[0]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from controlhub.people.models import Person
-from controlhub.services.throttle import minutes_until
 from controlhub.tenancy.models import Domain
+from controlhub.tenancy.throttle import minutes_until
 from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 

@@ -14,11 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from controlhub.auth import client_ip, signin_identity
+from controlhub.auth import signin_identity
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.people.services import person_create
-from controlhub.services.throttle import throttle_hit
 from controlhub.tenancy.models import Domain
+from controlhub.tenancy.throttle import client_ip, throttle_hit
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

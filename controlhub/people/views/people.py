@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from controlhub.forms_people import BulkActionForm, CsvUploadForm, DirectoryImportForm, PersonAddForm
 from controlhub.people import activation, csv_import, directory_import, invitations
 from controlhub.people import services as people
+from controlhub.people.forms import BulkActionForm, CsvUploadForm, DirectoryImportForm, PersonAddForm
 from controlhub.people.models import BulkJob, Person
 from controlhub.tenancy.errors import CATALOGUE, error_info
 from controlhub.tenancy.views import OrgAdminRequiredMixin

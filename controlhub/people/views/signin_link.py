@@ -6,11 +6,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views import View
 
-from controlhub.auth import client_ip
-from controlhub.forms_people import SignInLinkForm
 from controlhub.people import invitations
+from controlhub.people.forms import SignInLinkForm
 from controlhub.people.services import email_normalize
-from controlhub.services.throttle import throttle_hit
+from controlhub.tenancy.throttle import client_ip, throttle_hit
 
 
 class SignInLinkRequestView(View):
