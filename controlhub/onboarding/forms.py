@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google.errors import InvalidKeyFile
 from calendar_sync.google.keys import parse_service_account_key
+from controlhub.tenancy.google_connection import other_universes_allowed
 
 MAX_KEY_BYTES = 64 * 1024
 GOOGLE_TOKEN_URIS = ("https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token")
@@ -36,7 +37,7 @@ class OwnKeyUploadForm(forms.Form):
             raise forms.ValidationError(_("The file is too large for a service-account key (at most 64 KB)."))
         raw = upload.read()
         try:
-            self.cleaned_data["key"] = parse_service_account_key(raw)
+            self.cleaned_data["key"] = parse_service_account_key(raw, allow_other_universe=other_universes_allowed())
         except InvalidKeyFile as exc:
             # The parser's messages name the defect and never include the private key.
             raise forms.ValidationError(str(exc)) from None

@@ -32,7 +32,7 @@ from controlhub.onboarding import tenant
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy.errors import describe_google_error, error_info
-from controlhub.tenancy.google_connection import _own_key_aad, org_gateway
+from controlhub.tenancy.google_connection import _own_key_aad, org_gateway, other_universes_allowed
 from controlhub.tenancy.keys import org_cipher
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
@@ -158,7 +158,7 @@ def org_key_status(organization):
     if not path:
         return KeyStatus("none")
     try:
-        key = load_service_account_file(path)
+        key = load_service_account_file(path, allow_other_universe=other_universes_allowed())
     except google_errors.InvalidKeyFile as exc:
         return KeyStatus("none", problem=str(exc))
     return KeyStatus("deployment", client_id=key.client_id, client_email=key.client_email, key_id=key.private_key_id)
@@ -174,7 +174,7 @@ def _reset_setup(organization):
 def own_key_upload(*, organization, data, actor=None):
     """Validate and store the org's own service-account key, encrypted. Raises ``InvalidKeyFile`` with a precise
     message; the private key is never logged, echoed or audited."""
-    key = parse_service_account_key(data)
+    key = parse_service_account_key(data, allow_other_universe=other_universes_allowed())
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     replaced = bool(organization.own_key_ciphertext)
     organization.own_key_ciphertext = org_cipher(organization).encrypt(

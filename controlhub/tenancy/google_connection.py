@@ -25,6 +25,12 @@ def _own_key_aad(org):
     return aad(Organization, "own_key", org.pk)
 
 
+def other_universes_allowed():
+    """A key for a universe other than googleapis.com is refused, except against a configured Google endpoint
+    (the emulator), where the universe is whatever the operator pointed us at."""
+    return bool(settings.GOOGLE_API_ENDPOINT)
+
+
 def org_service_account_key(org):
     """The org's uploaded key if it has one, else the deployment's (``GOOGLE_SERVICE_ACCOUNT_FILE``)."""
     if org.own_key_ciphertext:
@@ -34,13 +40,14 @@ def org_service_account_key(org):
             key = _own_keys.get(cache_key)
         if key is None:
             text = org_cipher_for(org, blob).decrypt(blob, aad=_own_key_aad(org))
-            key = parse_service_account_key(text)
+            key = parse_service_account_key(text, allow_other_universe=other_universes_allowed())
             with _own_keys_lock:
                 if len(_own_keys) > 1000:
                     _own_keys.clear()
                 _own_keys[cache_key] = key
         return key
-    return load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE)
+    return load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE,
+                                     allow_other_universe=other_universes_allowed())
 
 
 def _gateway(key):
@@ -63,4 +70,5 @@ def deployment_gateway():
     set. Only for warming caches: it must never be used to act as a subject (use ``org_gateway``)."""
     if not settings.GOOGLE_SERVICE_ACCOUNT_FILE:
         return None
-    return _gateway(load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE))
+    return _gateway(load_service_account_file(settings.GOOGLE_SERVICE_ACCOUNT_FILE,
+                                     allow_other_universe=other_universes_allowed()))

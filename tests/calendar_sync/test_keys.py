@@ -89,10 +89,19 @@ def test_upload_of_nested_json_is_a_clear_error_not_a_500(admin_client, org, goo
     assert not org.own_key_ciphertext
 
 
-def test_upload_of_a_key_for_another_universe_is_refused(admin_client, org, google):
+def test_upload_of_a_key_for_another_universe_is_refused(admin_client, org, google, settings):
+    settings.GOOGLE_API_ENDPOINT = ""  # real Google: only googleapis.com keys
     response = _upload(admin_client, json.dumps(dict(google.key, universe_domain="evil.example")).encode())
     assert response.status_code == 400
     html = response.content.decode()
     assert "universe_domain" in html and "evil.example" in html
     org.refresh_from_db()
     assert not org.own_key_ciphertext
+
+
+def test_another_universe_is_accepted_only_against_a_configured_endpoint(admin_client, org, google):
+    """Pointed at the emulator (GOOGLE_API_ENDPOINT set), the universe is the operator's choice."""
+    response = _upload(admin_client, json.dumps(dict(google.key, universe_domain="emulator.example")).encode())
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.own_key_ciphertext
