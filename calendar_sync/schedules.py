@@ -25,4 +25,11 @@ SCHEDULES = [
         "minutes": 15,
         "repeats": -1,
     },
+    {
+        "name": "workspaces.rooms",
+        "func": "calendar_sync.workspaces.tasks.rooms_periodic",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+        "repeats": -1,
+    },
 ]

@@ -257,8 +257,8 @@
       if (doc && doc.error) say(doc.error.message);
       else if (!resp.ok) say(L("failed"));
       else if (action === "book") {
-        const mine = view(Date.now()).current;
-        say(mine ? L("booked", { time: fmt(mine.end) }) : "");
+        const end = spanEnd(Date.now());
+        say(end ? L("booked", { time: fmt(end) }) : "");
       } else say("");
     } catch (e) {
       busyAction = false;

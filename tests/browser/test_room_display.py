@@ -1,0 +1,219 @@
+"""The room display in a real Chromium: layouts at 1920x1080 and tablet sizes, Join timing, Book now, the
+race of two displays, End early, check-in and release, live updates, and ten minutes without the server."""
+# ruff: noqa: F811 - the workspaces fixtures are imported by name, then used as test parameters
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from calendar_sync.sync.sources import source_run
+from calendar_sync.workspaces import booking, displays, views
+from calendar_sync.workspaces.models import Room
+from tests.calendar_sync.conftest import event_at, iso
+from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
+    ROOM_A,
+    active_room,
+    rooms_google,
+    workspaces_on,
+)
+
+try:  # the suite's axe-core helper (checks each layout for serious accessibility violations)
+    from tests.browser.axe import axe_violations, describe, install_axe
+except ImportError:  # pragma: no cover - a checkout without the vendored axe-core
+    axe_violations = describe = install_axe = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WEBEX = "https://acme.webex.com/meet/design"
+
+
+@pytest.fixture(autouse=True)
+def quick_poll(monkeypatch):
+    monkeypatch.setattr(views, "POLL_SECONDS", 1)
+
+
+@pytest.fixture
+def display_url(active_room, live_server):
+    _, raw = displays.display_create(room=active_room, name="Door")
+    return live_server.url + f"/rooms/{raw}/"
+
+
+@pytest.fixture
+def kiosk(browser):
+    """A context that refuses every address outside the test server (the Join target opens in a new tab)."""
+    contexts = []
+
+    def make(width=1280, height=800):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+        context.route("https://**/*", lambda route: route.abort())
+        if install_axe is not None:
+            install_axe(context)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def invite(google, organizer, title, start, minutes=60, **extra):
+    body = event_at(title, start, minutes, attendees=[{"email": organizer}, {"email": ROOM_A, "resource": True}],
+                    **extra)
+    return google.create_event(organizer, body)
+
+
+def minute(delta_minutes=0):
+    return timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=delta_minutes)
+
+
+def sync(room):
+    source_run(source_id=room.source_id)
+    booking.room_freebusy_refresh(room_id=room.pk)
+
+
+def test_layouts_at_1920x1080_and_tablets(kiosk, display_url, active_room, rooms_google):
+    invite(rooms_google, "ana@acme.test", "Design review with a rather long title for the whole team", minute(-10),
+           location=WEBEX)
+    invite(rooms_google, "bo@acme.test", "Board prep", minute(80), 30, visibility="private")
+    invite(rooms_google, "ana@acme.test", "Retro", minute(150), 45)
+    sync(active_room)
+    for name, (width, height) in {"1920x1080": (1920, 1080), "tablet-landscape": (1280, 800),
+                                  "tablet-portrait": (800, 1280)}.items():
+        page = kiosk(width, height)
+        page.goto(display_url)
+        expect(page.locator("#rd-status")).to_have_class("rd-status busy")
+        expect(page.locator("#rd-current .rd-title")).to_have_text(
+            "Design review with a rather long title for the whole team")
+        expect(page.locator("#rd-upcoming .rd-title")).to_have_text("Private")  # private: never its title
+        expect(page.locator("#rd-agenda li")).to_have_count(3)
+        expect(page.locator("#rd-current .rd-join")).to_be_enabled()
+        page.screenshot(path=f"/tmp/room_display_{name}.png")
+        fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        assert fits, f"{name}: wider than the screen"
+        if name != "tablet-portrait":  # landscape screens show everything without scrolling
+            assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
+        assert page.locator("a").count() == 0  # kiosk: no links out
+        assert page.evaluate("() => getComputedStyle(document.body).userSelect") == "none"
+        if axe_violations is not None:
+            violations = axe_violations(page)
+            assert not violations, "\n".join(describe(name, violations))
+
+
+def test_join_lights_five_minutes_before_the_start_until_the_end(kiosk, display_url, active_room, rooms_google):
+    start = minute(20)
+    invite(rooms_google, "ana@acme.test", "Customer call", start, 30, location=WEBEX)
+    sync(active_room)
+    page = kiosk()
+    page.clock.install(time=start - dt.timedelta(minutes=10))
+    page.goto(display_url)
+    join = page.locator("#rd-upcoming .rd-join")
+    expect(join).to_be_disabled()
+    expect(page.locator("#rd-status")).to_have_class("rd-status free")
+    page.clock.fast_forward("04:50")  # T-5:10
+    expect(join).to_be_disabled()
+    page.clock.fast_forward("00:15")  # T-4:55
+    expect(join).to_be_enabled()
+    join.click()
+    assert page.evaluate("() => window.roomDisplay.lastJoin") == WEBEX
+    page.clock.fast_forward("05:00")  # started: now the current meeting, busy until its end
+    expect(page.locator("#rd-current .rd-join")).to_be_enabled()
+    expect(page.locator("#rd-status-word")).to_have_text("Busy")
+    expect(page.locator("#rd-status-until")).to_have_text(f"until {(start + dt.timedelta(minutes=30)):%H:%M}")
+    page.clock.fast_forward("30:00")  # ended
+    expect(page.locator("#rd-current .rd-join")).to_have_count(0)
+    expect(page.locator("#rd-status-word")).to_have_text("Free")
+
+
+def test_book_now_then_end_early(kiosk, display_url, active_room, rooms_google):
+    booking.room_freebusy_refresh(room_id=active_room.pk)
+    page = kiosk()
+    page.goto(display_url)
+    expect(page.locator("#rd-status-word")).to_have_text("Free")
+    page.get_by_role("button", name="30 min").click()
+    expect(page.locator("#rd-status-word")).to_have_text("Busy")
+    expect(page.locator("#rd-current .rd-organizer")).to_have_text("Booked at this display", timeout=15_000)
+    live = [e for e in rooms_google.events(ROOM_A)["items"] if e.get("status") != "cancelled"]
+    assert len(live) == 1 and live[0]["attendees"][0]["responseStatus"] == "accepted"
+    page.screenshot(path="/tmp/room_display_booked.png")
+    page.get_by_role("button", name="End now").click()
+    expect(page.locator("#rd-status-word")).to_have_text("Free", timeout=15_000)
+    live = [e for e in rooms_google.events(ROOM_A)["items"] if e.get("status") != "cancelled"]
+    assert live == []
+
+
+def test_two_displays_booking_the_same_slot(kiosk, live_server, active_room, rooms_google):
+    booking.room_freebusy_refresh(room_id=active_room.pk)
+    pages = []
+    for name in ("North door", "South door"):
+        _, raw = displays.display_create(room=active_room, name=name)
+        page = kiosk()
+        page.goto(live_server.url + f"/rooms/{raw}/")
+        expect(page.get_by_role("button", name="30 min")).to_be_visible()
+        pages.append(page)
+    # Both pressed before either answer comes back.
+    for page in pages:
+        page.evaluate("() => document.querySelector('.rd-book-length[data-minutes=\"30\"]').click()")
+    messages = []
+    for page in pages:
+        expect(page.locator("#rd-status-word")).to_have_text("Busy", timeout=15_000)
+        expect(page.locator("#rd-message")).not_to_have_text("One moment…", timeout=15_000)
+        messages.append(page.locator("#rd-message").inner_text())
+    assert sum("Booked until" in m for m in messages) == 1, messages
+    assert sum(("already booked" in m) or ("Another display" in m) for m in messages) == 1, messages
+    now = timezone.now()
+    live = rooms_google.expanded(ROOM_A, iso(now - dt.timedelta(minutes=5)), iso(now + dt.timedelta(hours=1)))
+    assert len(live["items"]) == 1
+
+
+def test_check_in_and_release_of_a_no_show(kiosk, display_url, active_room, rooms_google):
+    Room.objects.filter(pk=active_room.pk).update(checkin_required=True, release_minutes=10)
+    ghost = invite(rooms_google, "ana@acme.test", "Nobody came", minute(-11), 40)
+    sync(active_room)
+    page = kiosk()
+    page.goto(display_url)
+    expect(page.locator("#rd-status-word")).to_have_text("Busy")
+    assert booking.rooms_release_due() == 1  # the periodic task
+    expect(page.locator("#rd-status-word")).to_have_text("Free", timeout=10_000)
+    expect(page.locator(f'#rd-agenda li[data-event="{ghost["id"]}"]')).to_contain_text("Released")
+    event = rooms_google.call("GET", f"/_emulator/users/ana@acme.test/events/{ghost['id']}")
+    assert next(a for a in event["attendees"] if a["email"] == ROOM_A)["responseStatus"] == "declined"
+
+    invite(rooms_google, "bo@acme.test", "Stand-up", minute(-2), 15)
+    sync(Room.objects.get(pk=active_room.pk))
+    check_in = page.get_by_role("button", name="Check in")
+    expect(check_in).to_be_visible(timeout=10_000)
+    expect(page.locator("#rd-current .rd-hint")).to_contain_text("or the room is released")
+    check_in.click()
+    expect(page.locator("#rd-current .rd-hint")).to_have_text("Checked in", timeout=10_000)
+    assert booking.rooms_release_due(now=timezone.now() + dt.timedelta(minutes=9)) == 0
+
+
+def test_live_update_and_ten_minutes_without_the_server(kiosk, display_url, active_room, rooms_google):
+    invite(rooms_google, "ana@acme.test", "Planning", minute(30), 30)
+    sync(active_room)
+    page = kiosk()
+    page.goto(display_url)
+    expect(page.locator("#rd-agenda li")).to_have_count(1)
+    # A change in Google reaches the display by itself (push -> sync -> poll), within seconds.
+    invite(rooms_google, "bo@acme.test", "Added in Google", minute(90), 30)
+    expect(page.locator("#rd-agenda li")).to_have_count(2, timeout=10_000)
+
+    page.clock.install()
+    state_url = page.locator("#room-display").get_attribute("data-state-url")
+    page.route(f"**{state_url}", lambda route: route.abort())
+    page.clock.fast_forward("10:00")
+    expect(page.locator("#rd-stale")).to_be_visible()
+    expect(page.locator("#rd-stale")).to_contain_text("Offline: showing what was known at")
+    expect(page.locator("#rd-agenda li")).to_have_count(2)  # the last data stays
+    expect(page.locator("#rd-name")).to_have_text("Room A")
+    page.screenshot(path="/tmp/room_display_offline.png")
+    page.unroute(f"**{state_url}")
+    page.clock.fast_forward("00:05")
+    expect(page.locator("#rd-stale")).to_be_hidden()
+    data = json.loads(page.evaluate("() => JSON.stringify(window.roomDisplay.data())"))
+    assert data["room"]["name"] == "Room A"
