@@ -83,6 +83,7 @@ class Command(BaseCommand):
             f"  Open       http://{host}/\n"
             "  Admin      admin@demo.example.com / demo-admin-pass\n"
             "  User       ana@demo.example.com / demo-user-pass\n"
+            "  Rooms      Workspaces page; each room display's URL is printed above\n"
             f"  Google     emulated at {base} (control API under /_emulator/)\n"
             "  Stop       Ctrl-C\n"
         ))

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from controlhub.people.calendar import person_calendar_source
+from demo import rooms
 from google_emulator.client import EmulatorControl
 
 DOMAIN = "demo.example.com"
@@ -23,6 +24,7 @@ SCOPES = [
     "https://www.googleapis.com/auth/calendar",
     "https://www.googleapis.com/auth/gmail.settings.basic",
     "https://www.googleapis.com/auth/admin.directory.user.readonly",
+    rooms.SCOPE_ROOMS,
 ]
 PEOPLE = [
     # email, given, family, locale, time zone, extra
@@ -131,6 +133,7 @@ class Command(BaseCommand):
         emu.call("PUT", f"/_emulator/users/{urllib.parse.quote(f'bo@{DOMAIN}')}/vacation", {
             "enableAutoReply": True, "responseSubject": "휴가 중", "responseBodyPlainText": "다음 주에 돌아옵니다.",
             "startTime": str(start), "endTime": str(end)})
+        rooms.seed_rooms_google(emu, domain=DOMAIN, now=now)
         self.stdout.write(f"Emulated Google Workspace tenant {DOMAIN}: {len(PEOPLE)} users, client ID "
                           f"{key['client_id']}, key in {key_path}")
 
@@ -199,6 +202,7 @@ class Command(BaseCommand):
                 domains.domain_add(organization=org, name="subsidiary.example.org")
             except ValidationError:
                 pass  # already there from an earlier run
+            rooms.configure_workspaces(org, scheduling_account=f"carl@{DOMAIN}", admin_account=ADMIN_EMAIL)
             onboarding.connection_test_start(organization=org, test_email=ADMIN_EMAIL)
             org.refresh_from_db()
             for person in Person.objects.filter(organization=org).order_by("email"):
@@ -208,6 +212,7 @@ class Command(BaseCommand):
 
             for person in Person.objects.filter(organization=org, calendar_state=Person.CalendarState.ACTIVATED):
                 person_presence_refresh(person=person)
+            seeded_rooms = rooms.seed_rooms(org)
             ana = Person.objects.get(organization=org, email=USER_EMAIL)
             _, raw = device_token_create(organization=org, source=person_calendar_source(person=ana, active=False), name="Demo room display")
         finally:
@@ -217,3 +222,4 @@ class Command(BaseCommand):
                           f"{org.setup_state}; people: " + ", ".join(f"{e} {s}" for e, s in sorted(states.items())))
         self.stdout.write(f"Device API token for {USER_EMAIL}: {raw}\n  curl -H 'Authorization: Bearer {raw}' "
                           f"{settings.PUBLIC_BASE_URL}/api/v1/meetings")
+        self.stdout.write(rooms.describe(seeded_rooms))
