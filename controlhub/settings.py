@@ -272,6 +272,13 @@ CHANNEL_TTL_SECONDS = env.int("CHANNEL_TTL_SECONDS", default=7 * 24 * 3600)
 CHANNEL_RENEW_BEFORE_SECONDS = env.int("CHANNEL_RENEW_BEFORE_SECONDS", default=24 * 3600)
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
+# Meeting services (keyword scheduling). An organization that has not chosen one on the Meeting service page
+# uses MEETING_SERVICE_DEFAULT ("none": keywords off). Webex's REST API root (the emulator: http://HOST:PORT/v1).
+MEETING_SERVICE_DEFAULT = env.str("MEETING_SERVICE_DEFAULT", default="none")
+WEBEX_API_BASE = env.str("WEBEX_API_BASE", default="https://webexapis.com/v1").rstrip("/")
+WEBEX_HTTP_TIMEOUT = env.float("WEBEX_HTTP_TIMEOUT", default=15.0)
+# A Retry-After up to this many seconds is waited out inline; a longer one defers the keyword to a later retry.
+WEBEX_MAX_RETRY_WAIT = env.float("WEBEX_MAX_RETRY_WAIT", default=5.0)
 
 LOGGING = {
     "version": 1,

@@ -180,3 +180,26 @@ def google_tenant(google, request):
     google.user("bo@acme.test", locale="ko", time_zone="Asia/Seoul")
     google.delegate("acme.test", google.client_id, SCOPES_CORE)
     return google
+
+
+# --- meeting service emulators ----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def webex_server():
+    """One Webex Meetings emulator per test session on a free port; tests reset it through its control API."""
+    from webex_emulator.server import Emulator
+
+    emu = Emulator(host="127.0.0.1", port=0)
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session")
+def bbb_server():
+    """One BigBlueButton API emulator per test session on a free port."""
+    from bbb_emulator import Emulator
+
+    emu = Emulator(host="127.0.0.1", port=0, secret="bbb-test-secret")
+    emu.start()
+    yield emu
+    emu.stop()

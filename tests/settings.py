@@ -43,4 +43,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_SECURE = False
+# Orgs that chose no meeting service get the offline stand-in, so keyword tests need no meeting service.
+MEETING_SERVICE_DEFAULT = "local"
 CSRF_COOKIE_SECURE = False

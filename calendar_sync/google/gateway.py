@@ -380,8 +380,13 @@ class Gateway:
         )
 
     # Directory -------------------------------------------------------------------------------------------
-    def directory_user(self, admin_subject, user_key):
+    def directory_user(self, admin_subject, user_key, *, custom_schema=None):
+        """https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/get; with
+        ``custom_schema``, the user's fields of that custom schema too (``projection=custom``)."""
         svc = self.directory()
+        if custom_schema:
+            return self.execute(admin_subject, [SCOPE_DIRECTORY_READONLY], lambda: svc.users().get(
+                userKey=user_key, projection="custom", customFieldMask=custom_schema))
         return self.execute(admin_subject, [SCOPE_DIRECTORY_READONLY], lambda: svc.users().get(userKey=user_key))
 
     def directory_users_page(self, admin_subject, *, domain, page_token=None, max_results=500):

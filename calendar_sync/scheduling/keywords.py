@@ -6,15 +6,17 @@ event: join details appended to the description in the user's language, a privat
 and the keyword kept or replaced by the join URL (``org.keyword_replace``).
 
 Exactly once:
-- the ``KeywordMeeting`` row (unique per source + event id) is written *before* the PATCH; a retried or
-  concurrent call finds it and never creates a second meeting;
+- the ``KeywordMeeting`` row (unique per source + event id) is claimed before the meeting service is called and
+  names the meeting before the PATCH; a retried or concurrent call finds it and never creates a second
+  meeting, and a create interrupted before the row named its meeting is found again by the meeting's
+  integration tag (see "writes" below);
 - our own PATCH comes back as a push: the marker names this event id and start/end/keyword are unchanged, so
   nothing happens;
 - a copied event carries the marker of another event id: it gets its own meeting and its join block replaces
   the copied one;
 - one instance of a series is its own event id: only that instance is patched;
-- a time change moves the meeting (no new meeting, no second join block); deleting the event or removing the
-  keyword releases it (and removing the keyword takes our join block out of the description);
+- a time or title change moves or renames the meeting (no new meeting, no second join block); deleting the
+  event or removing the keyword releases it (and removing the keyword takes our join block out of the description);
 - PATCHes carry ``If-Match``: a concurrent edit gives 412, we re-get the event and decide again (bounded), so a
   user's edit is never overwritten.
 
@@ -22,20 +24,29 @@ Only the organizer's copy is edited; attendees' copies are never patched.
 Google reference: https://developers.google.com/workspace/calendar/api/v3/reference/events/patch
 """
 
+import dataclasses
 import hashlib
+import json
 import logging
 import re
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from calendar_sync.encryption.aad import table_of
 from calendar_sync.encryption.crypto import aad_for
 from calendar_sync.google import errors as gerrors
-from calendar_sync.scheduling.meeting_services import SiteMeeting, meeting_site_for
+from calendar_sync.scheduling.meeting_services.base import SiteMeeting
+from calendar_sync.scheduling.meeting_services.errors import (
+    InvalidRequest,
+    MeetingNotFound,
+    MeetingServiceError,
+)
 from calendar_sync.scheduling.models import KeywordMeeting
+from calendar_sync.scheduling.services import meeting_site_for, site_for_kind
 from calendar_sync.sync.event_time import event_time
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.keys import org_cipher, org_cipher_for
@@ -227,14 +238,17 @@ def _decide(ctx, event, km):
     if ours and km.keyword.lower() == keyword.lower():
         if not km.patched_etag and not _has_join_block(event):
             return _patch_add(ctx, event, km)  # our earlier PATCH never landed
-        if (km.start, km.end) != (start, end):
-            keyword_meeting_move(keyword_meeting=km, start=start, end=end, site=ctx.site)
+        title = event.get("summary") or ""
+        if (km.start, km.end) != (start, end) or keyword_meeting_title_changed(km, title):
+            keyword_meeting_move(keyword_meeting=km, start=start, end=end, title=title, site=ctx.site)
         return None  # our own change coming back, or an edit that does not concern us
 
     km = keyword_meeting_provision(
         source=ctx.source, google_event_id=event["id"], keyword=keyword,
         title=event.get("summary") or "", start=start, end=end, site=ctx.site, existing=km,
     )
+    if not km.meeting_id:
+        return None  # being made by another worker, or the service failed: retried with the pending events
     return _patch_add(ctx, event, km)
 
 
@@ -273,70 +287,279 @@ def _patch_remove(ctx, event):
 
 
 def _site_meeting_of(ctx, km):
-    site = ctx.site
-    if _keyword_kind(km.keyword, ctx.organization) == "meet":
-        return site.personal_room(host_email=ctx.subject)
+    """What the join block shows, from what the service answered when the meeting was made."""
+    personal = _keyword_kind(km.keyword, ctx.organization) == "meet"
     join_url = ctx.join_url(km)
-    host = join_url.split("/")[2] if join_url.count("/") >= 2 else ctx.organization.meeting_site_host
-    return SiteMeeting(meeting_id=km.meeting_id, join_url=join_url, sip_uri=f"{km.meeting_id}@{host}")
+    details = {}
+    if km.details_enc is not None:
+        blob = bytes(km.details_enc)
+        details = json.loads(org_cipher_for(ctx.organization, blob).decrypt(
+            blob, aad=details_aad(km.source_id, km.google_event_id)) or "{}")
+    elif personal:
+        return ctx.site.personal_room(host_email=ctx.subject)
+    else:  # a row made before details were kept
+        host = join_url.split("/")[2] if join_url.count("/") >= 2 else ctx.organization.meeting_site_host
+        details = {"sip_uri": f"{km.meeting_id}@{host}"}
+    return SiteMeeting(meeting_id=km.meeting_id, join_url=join_url, sip_uri=details.get("sip_uri", ""),
+                       number=details.get("number", ""), personal_room=personal)
 
 
 # --- writes ----------------------------------------------------------------------------------------------------
-@transaction.atomic
-def keyword_meeting_provision(*, source, google_event_id, keyword, title, start, end, site, existing=None):
-    """Create (or re-activate / re-key) the KeywordMeeting of one event and its meeting on the site."""
-    organization = source.organization
-    host = source.subject
-    kind = _keyword_kind(keyword, organization)
-    if kind == "meet":
-        room = site.personal_room(host_email=host)
-        # A personal room serves many events; the row's id names this booking of it.
-        suffix = hashlib.sha256(f"{source.pk}:{google_event_id}".encode()).hexdigest()[:10]
-        meeting_id, join_url = f"{room.meeting_id}.{suffix}"[:64], room.join_url
-    else:
-        created = site.meeting_create(
-            host_email=host, title=title, start=start, end=end,
-            request_key=f"{source.pk}:{google_event_id}",
-        )
-        meeting_id, join_url = created.meeting_id, created.join_url
-    cipher = org_cipher(organization)
-    values = dict(
-        keyword=keyword, meeting_id=meeting_id, start=start, end=end, state=KeywordMeeting.State.ACTIVE,
-        join_url_enc=cipher.encrypt(join_url, aad=join_url_aad(source.pk, google_event_id)),
-        key_version=cipher.key_version, patched_etag="", updated_at=timezone.now(),
-    )
-    if existing is not None:
-        if existing.meeting_id != meeting_id and existing.state == KeywordMeeting.State.ACTIVE:
-            site.meeting_release(meeting_id=existing.meeting_id)
-        KeywordMeeting.objects.filter(pk=existing.pk).update(**values)
-        existing.refresh_from_db()
-        return existing
+# A meeting is made in three steps, none holding a transaction across a call to the meeting service:
+#   1. claim the row (committed): keyword, times, a short lease (``claimed_until``) so a concurrent worker waits;
+#   2. if an earlier attempt sent a create (``create_sent_at``), look the meeting up by its integration tag;
+#      else record ``create_sent_at`` (committed) and create it;
+#   3. record the meeting on the row (committed); the caller then patches the event.
+# A worker killed between 2 and 3 leaves ``create_sent_at``: its successor finds the meeting by the tag and
+# reuses it. Killed between 3 and the PATCH, the row names the meeting: it is reused without a call.
+CLAIM_SECONDS = 120
+RETRY_TRANSIENT_SECONDS = 60
+RETRY_PERMANENT_SECONDS = 15 * 60
+
+
+def request_key(source, google_event_id):
+    """The event's identity on the meeting service (carried by the meeting's integration tag)."""
+    return f"{source.organization_id}:{source.pk}:{google_event_id}"
+
+
+def details_aad(source_id, google_event_id):
+    return aad_for(TABLE, "details", f"{source_id}:{google_event_id}")
+
+
+def _after_remote_create(km, meeting):
+    """Between "meeting created on the service" and "row updated": a seam where tests inject a crash."""
+
+
+def _site_of(km, site=None):
+    """The backend that made ``km``'s meeting (it may not be the one the org uses now)."""
+    kind = km.service or "local"
+    if site is not None and site.kind == kind:
+        return site
+    return site_for_kind(km.organization, kind)
+
+
+def _title_index(organization, title):
+    return org_cipher(organization).blind_index(title or "")
+
+
+def keyword_meeting_title_changed(km, title):
+    return bool(km.title_index) and km.title_index != _title_index(km.organization, title)
+
+
+def _retry_later(km, exc):
+    seconds = RETRY_TRANSIENT_SECONDS if exc.transient else RETRY_PERMANENT_SECONDS
     try:
-        with transaction.atomic():
-            return KeywordMeeting.objects.create(
-                organization=organization, source=source, google_event_id=google_event_id, **values
-            )
-    except IntegrityError:
-        # Another worker made it first: use theirs.
-        return KeywordMeeting.objects.get(source=source, google_event_id=google_event_id)
+        if exc.retry_after not in (None, ""):
+            seconds = max(1.0, float(exc.retry_after))
+    except (TypeError, ValueError):
+        pass
+    changes = {"error_code": exc.code, "retry_at": timezone.now() + timedelta(seconds=seconds),
+               "claimed_until": None, "updated_at": timezone.now()}
+    KeywordMeeting.objects.filter(pk=km.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(km, name, value)
+    logger.warning("meeting service %s for keyword meeting %s: %s", km.service or "-", km.pk, exc.code)
+    return km
 
 
-@transaction.atomic
-def keyword_meeting_move(*, keyword_meeting, start, end, site):
-    site.meeting_update(meeting_id=keyword_meeting.meeting_id, start=start, end=end)
-    KeywordMeeting.objects.filter(pk=keyword_meeting.pk).update(start=start, end=end, updated_at=timezone.now())
-    keyword_meeting.start, keyword_meeting.end = start, end
-    return keyword_meeting
+def _claim(*, source, google_event_id, keyword, start, end, service, existing):
+    """Step 1: the event's row, claimed by this worker (None when another worker holds it)."""
+    now = timezone.now()
+    values = dict(keyword=keyword, start=start, end=end, service=service, updated_at=now,
+                  state=KeywordMeeting.State.ACTIVE, patched_etag="", error_code="", retry_at=None,
+                  claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+    if existing is not None and existing.state == KeywordMeeting.State.RELEASED:
+        values.update(meeting_id=None, create_sent_at=None)  # its meeting is gone: this is a new one
+    km = existing
+    if km is None:
+        try:
+            with transaction.atomic():
+                return KeywordMeeting.objects.create(
+                    organization=source.organization, source=source, google_event_id=google_event_id, **values)
+        except IntegrityError:
+            km = KeywordMeeting.objects.get(source=source, google_event_id=google_event_id)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    with transaction.atomic():
+        if not KeywordMeeting.objects.filter(free, pk=km.pk).update(**values):
+            return None
+    for name, value in values.items():
+        setattr(km, name, value)
+    return km
 
 
-@transaction.atomic
-def keyword_meeting_release(*, keyword_meeting, site=None):
-    if keyword_meeting.state == KeywordMeeting.State.RELEASED:
-        return keyword_meeting
-    site = site or meeting_site_for(keyword_meeting.organization)
-    site.meeting_release(meeting_id=keyword_meeting.meeting_id)
-    KeywordMeeting.objects.filter(pk=keyword_meeting.pk).update(
-        state=KeywordMeeting.State.RELEASED, updated_at=timezone.now()
+def _record(km, meeting, *, title):
+    """Step 3: the meeting on the row (join URL and details encrypted), the row active and unclaimed."""
+    organization = km.organization
+    cipher = org_cipher(organization)
+    details = {"number": meeting.number, "sip_uri": meeting.sip_uri, "host_url": meeting.host_url}
+    values = dict(
+        meeting_id=meeting.meeting_id, state=KeywordMeeting.State.ACTIVE, site_url=meeting.site_url,
+        join_url_enc=cipher.encrypt(meeting.join_url, aad=join_url_aad(km.source_id, km.google_event_id)),
+        details_enc=cipher.encrypt(json.dumps(details), aad=details_aad(km.source_id, km.google_event_id)),
+        key_version=cipher.key_version, title_index=_title_index(organization, title), patched_etag="",
+        claimed_until=None, error_code="", retry_at=None, updated_at=timezone.now(),
     )
-    keyword_meeting.state = KeywordMeeting.State.RELEASED
-    return keyword_meeting
+    with transaction.atomic():
+        KeywordMeeting.objects.filter(pk=km.pk).update(**values)
+    for name, value in values.items():
+        setattr(km, name, value)
+    return km
+
+
+def _count_calls(km, n):
+    if n:
+        KeywordMeeting.objects.filter(pk=km.pk).update(service_calls=F("service_calls") + n)
+        km.service_calls += n
+
+
+def keyword_meeting_provision(*, source, google_event_id, keyword, title, start, end, site, existing=None):
+    """The KeywordMeeting of one event with its meeting on the org's service, made at most once.
+
+    Returns the row. Its ``meeting_id`` is empty when no meeting is there yet: another worker is making it,
+    or the service failed (``error_code``; retried after ``retry_at`` with the pending events). Not atomic
+    on purpose: each step commits before the next call to the service (see above).
+    """
+    organization = source.organization
+    kind = _keyword_kind(keyword, organization)
+    host = source.subject
+    key = request_key(source, google_event_id)
+    live = (KeywordMeeting.State.ACTIVE, KeywordMeeting.State.RELEASING)
+    if existing is not None and existing.meeting_id and existing.state in live:
+        same = (existing.service or "local") == site.kind and _keyword_kind(existing.keyword, organization) == kind
+        if same:
+            # Killed after the row named the meeting and before the PATCH, or the keyword came back before its
+            # meeting was released: that meeting is still this event's.
+            return _reuse(existing, keyword=keyword, title=title, start=start, end=end, site=site)
+        keyword_meeting_release(keyword_meeting=existing, site=site)
+        existing.refresh_from_db()
+    if existing is not None and existing.retry_at and existing.retry_at > timezone.now() and not existing.meeting_id:
+        return existing  # the service failed a moment ago: wait for the retry time
+    km = _claim(source=source, google_event_id=google_event_id, keyword=keyword, start=start, end=end,
+                service=site.kind, existing=existing)
+    if km is None:
+        return existing or KeywordMeeting.objects.get(source=source, google_event_id=google_event_id)
+    calls = 0
+    try:
+        if kind == "meet":
+            room = site.personal_room(host_email=host)
+            calls += 1
+            # A personal room serves many events; the row's id names this booking of it.
+            suffix = hashlib.sha256(f"{source.pk}:{google_event_id}".encode()).hexdigest()[:10]
+            meeting = dataclasses.replace(room, meeting_id=f"{room.meeting_id}.{suffix}"[:64],
+                                          number=room.display_number)
+        else:
+            meeting = None
+            durable = not transaction.get_connection().in_atomic_block
+            if not site.idempotent_create and (km.create_sent_at or not durable):
+                # An earlier attempt may have made it (or, inside a caller's transaction, our own record of
+                # sending the create would not survive a crash): look for the event's meeting first.
+                meeting = site.meeting_find(host_email=host, request_key=key, start=start, end=end)
+                calls += 1
+            if meeting is None:
+                if not km.create_sent_at:
+                    now = timezone.now()
+                    with transaction.atomic():
+                        KeywordMeeting.objects.filter(pk=km.pk).update(create_sent_at=now)
+                    km.create_sent_at = now
+                meeting = site.meeting_create(host_email=host, title=title, start=start, end=end, request_key=key)
+                calls += 1
+                _after_remote_create(km, meeting)
+    except MeetingServiceError as exc:
+        _count_calls(km, calls)
+        return _retry_later(km, exc)
+    _count_calls(km, calls)
+    try:
+        return _record(km, meeting, title=title)
+    except IntegrityError:
+        # Another row names this meeting id (a service answering with a meeting that is not ours): never
+        # share a meeting between events.
+        logger.error("meeting service %s returned a meeting id already in use", site.kind)
+        return _retry_later(km, InvalidRequest("the service returned a meeting of another event"))
+
+
+def _reuse(km, *, keyword, title, start, end, site):
+    changes = {"keyword": keyword, "state": KeywordMeeting.State.ACTIVE, "patched_etag": "",
+               "claimed_until": None, "updated_at": timezone.now()}
+    KeywordMeeting.objects.filter(pk=km.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(km, name, value)
+    if (km.start, km.end) != (start, end) or keyword_meeting_title_changed(km, title):
+        keyword_meeting_move(keyword_meeting=km, start=start, end=end, title=title, site=site)
+    return km
+
+
+def keyword_meeting_move(*, keyword_meeting, start, end, site, title=None):
+    """The event's time or title changed: change its meeting (no new meeting, no second join block).
+
+    A failure leaves the stored times as they were and the row pending, so a later pass moves it again; a
+    meeting deleted on the service meanwhile is made anew (and the join block rewritten) by that pass.
+    """
+    km = keyword_meeting
+    now = timezone.now()
+    changes = {"start": start, "end": end, "updated_at": now}
+    if title is not None:
+        changes["title_index"] = _title_index(km.organization, title)
+    personal = _keyword_kind(km.keyword, km.organization) == "meet"
+    if not personal and km.meeting_id:
+        if km.retry_at and km.retry_at > now:
+            return km
+        try:
+            _site_of(km, site).meeting_update(meeting_id=km.meeting_id, start=start, end=end, title=title,
+                                              host_email=km.source.subject)
+            _count_calls(km, 1)
+        except MeetingNotFound:
+            _count_calls(km, 1)
+            gone = {"meeting_id": None, "create_sent_at": None, "patched_etag": "", "updated_at": now}
+            KeywordMeeting.objects.filter(pk=km.pk).update(**gone)
+            for name, value in gone.items():
+                setattr(km, name, value)
+            return km
+        except MeetingServiceError as exc:
+            _count_calls(km, 1)
+            KeywordMeeting.objects.filter(pk=km.pk).update(patched_etag="")
+            km.patched_etag = ""
+            return _retry_later(km, exc)
+    if km.patched_etag == "" and km.meeting_id:
+        changes["patched_etag"] = "-"  # a move that failed earlier is done: nothing pending any more
+    changes.update(error_code="", retry_at=None)
+    KeywordMeeting.objects.filter(pk=km.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(km, name, value)
+    return km
+
+
+def keyword_meeting_release(*, keyword_meeting, site=None):
+    """The event was deleted or lost its keyword: delete its meeting on the service (a personal room stays).
+
+    A transient failure leaves the row ``releasing`` for ``keyword_meetings_release_pending``.
+    """
+    km = keyword_meeting
+    if km.state == KeywordMeeting.State.RELEASED:
+        return km
+    personal = _keyword_kind(km.keyword, km.organization) == "meet"
+    if km.meeting_id and not personal:
+        try:
+            _site_of(km, site).meeting_release(meeting_id=km.meeting_id, host_email=km.source.subject)
+            _count_calls(km, 1)
+        except MeetingServiceError as exc:
+            _count_calls(km, 1)
+            KeywordMeeting.objects.filter(pk=km.pk).update(state=KeywordMeeting.State.RELEASING)
+            km.state = KeywordMeeting.State.RELEASING
+            return _retry_later(km, exc)
+    changes = {"state": KeywordMeeting.State.RELEASED, "error_code": "", "retry_at": None, "create_sent_at": None,
+               "claimed_until": None, "updated_at": timezone.now()}
+    KeywordMeeting.objects.filter(pk=km.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(km, name, value)
+    return km
+
+
+def keyword_meetings_release_pending(limit=200):
+    """Retry the releases that failed (a periodic schedule). Returns how many were released."""
+    due = KeywordMeeting.objects.filter(state=KeywordMeeting.State.RELEASING).filter(
+        Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now())).select_related("organization", "source")
+    done = 0
+    for km in due.order_by("pk")[:limit]:
+        if keyword_meeting_release(keyword_meeting=km).state == KeywordMeeting.State.RELEASED:
+            done += 1
+    return done
