@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 LOCK_SECONDS = 30
 EXTEND_MINUTES = 15
 FREEBUSY_AHEAD = dt.timedelta(days=1)
+# A room whose calendar did not change is asked again this often (96 freeBusy calls a day); the display calls
+# free/busy unknown only after ``selectors.STALE_FREEBUSY`` without an answer.
+FREEBUSY_BACKSTOP = dt.timedelta(minutes=15)
 BOOKING_PROPERTY = "calendarHubBooking"
 RELEASE_COMMENT = "Released: nobody checked in within {minutes} minutes of the start."
 END_EARLY_COMMENT = "Ended early at the room display."
@@ -121,11 +124,16 @@ def room_freebusy_refresh(*, room_id, now=None, gateway=None):
 def rooms_freebusy_refresh_stale(*, now=None):
     """The periodic backstop: refresh the free/busy of active rooms not refreshed for a while."""
     now = now or timezone.now()
-    stale = now - dt.timedelta(minutes=10)
+    stale = now - FREEBUSY_BACKSTOP
     ids = list(Room.objects.filter(state=Room.State.ACTIVE).filter(
         Q(freebusy_checked_at__isnull=True) | Q(freebusy_checked_at__lt=stale)).values_list("pk", flat=True))
-    for pk in ids:
-        room_freebusy_refresh(room_id=pk, now=now)
+    if ids:
+        from django_q.brokers import get_broker
+        from django_q.tasks import async_task
+
+        broker = get_broker()
+        for pk in ids:  # one task per room: a slow room never holds the others back
+            async_task("calendar_sync.workspaces.tasks.room_freebusy_refresh", pk, broker=broker)
     return len(ids)
 
 

@@ -64,8 +64,10 @@ def display_authenticate(raw, *, now=None):
     """The live display for ``raw`` with its room, the room's source and organization, or None."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    display = (RoomDisplay.objects.select_related("room", "room__organization", "room__source")
-               .filter(token_hash=token_hash(raw), revoked_at__isnull=True).first())
+    # One query; sliced, not .first(): no ORDER BY to build for a unique hash.
+    found = list(RoomDisplay.objects.select_related("room", "room__organization", "room__source")
+                 .filter(token_hash=token_hash(raw), revoked_at__isnull=True)[:1])
+    display = found[0] if found else None
     if display is None or display.room.organization_id != display.organization_id:
         return None
     if display.room.state == Room.State.REMOVING:

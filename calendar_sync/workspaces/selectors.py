@@ -29,7 +29,7 @@ from calendar_sync.workspaces.models import Room, RoomEvent
 
 JOIN_EARLY = timedelta(minutes=5)
 CHECKIN_EARLY = timedelta(minutes=5)
-STALE_FREEBUSY = timedelta(minutes=20)
+STALE_FREEBUSY = timedelta(minutes=35)
 
 
 def room_zone(room):

@@ -558,5 +558,8 @@ def room_remove_run(*, room_id):
     source_id = room.source_id
     room.delete()
     if source_id:
-        CalendarSource.objects.filter(pk=source_id, state=CalendarSource.State.STOPPED).delete()
+        # A sync that was under way when the room was removed may have marked the source active again on its
+        # way out: stop it once more and forget it (its meetings were purged above).
+        sources.sources_disable(source_ids=[source_id])
+        CalendarSource.objects.filter(pk=source_id).delete()
     return True
