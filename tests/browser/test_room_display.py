@@ -217,3 +217,36 @@ def test_live_update_and_ten_minutes_without_the_server(kiosk, display_url, acti
     expect(page.locator("#rd-stale")).to_be_hidden()
     data = json.loads(page.evaluate("() => JSON.stringify(window.roomDisplay.data())"))
     assert data["room"]["name"] == "Room A"
+
+
+def test_admin_pages_fit_a_phone_and_pair_a_display(browser, live_server, workspaces_on, rooms_google, admin_user):
+    from tests.browser.helpers import sign_in
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    if install_axe is not None:
+        install_axe(context)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, admin_user.email)
+        page.goto(live_server.url + "/workspaces/import/")
+        expect(page.locator("#directory-rooms tbody tr")).to_have_count(2)
+        page.get_by_role("button", name="Import all").click()
+        expect(page.locator("#rooms-table tbody tr")).to_have_count(2)
+        pages = {"list": page.url}
+        page.locator("#rooms-table a", has_text="Room A").click()
+        expect(page.locator("#room-state")).to_have_text("Active")
+        page.get_by_label("Display name").fill("Door tablet")
+        page.get_by_role("button", name="Pair a display").click()
+        expect(page.locator("#display-qr svg")).to_be_visible()
+        page.screenshot(path="/tmp/workspaces_room_phone.png", full_page=True)
+        pages["room"] = page.url
+        pages["import"] = live_server.url + "/workspaces/import/"
+        for name, url in pages.items():
+            page.goto(url)
+            fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+            assert fits, f"{name}: wider than a phone"
+            if axe_violations is not None:
+                violations = axe_violations(page)
+                assert not violations, "\n".join(describe(name, violations))
+    finally:
+        context.close()
