@@ -4,8 +4,8 @@ admin excepted)."""
 
 from calendar_sync.meetings.models import DeviceToken
 from calendar_sync.scheduling.models import KeywordMeeting
-from calendar_sync.sync.models import CalendarSource, Channel, Meeting
+from calendar_sync.sync.models import CalendarSource, Channel, Meeting, OutboxEntry
 from calendar_sync.workspaces.models import Room, RoomDisplay, RoomEvent, RoomHistory, WorkspaceSettings
 
-__all__ = ["CalendarSource", "Channel", "DeviceToken", "KeywordMeeting", "Meeting", "Room", "RoomDisplay", "RoomEvent",
-           "RoomHistory", "WorkspaceSettings"]
+__all__ = ["CalendarSource", "Channel", "DeviceToken", "KeywordMeeting", "Meeting", "OutboxEntry", "Room",
+           "RoomDisplay", "RoomEvent", "RoomHistory", "WorkspaceSettings"]

@@ -1,19 +1,19 @@
 """Periodic work of the sync side, declared in code; `manage.py install_schedules` installs it.
 
-django-q2 schedules have one-minute granularity: ``scheduler_loop`` runs for ~50 s and claims due
-sources every 2 s, so the backstop reacts within seconds (see ``calendar_sync.sync.scheduler``).
+django-q2 schedules have one-minute granularity: ``scheduler_pass`` claims the due sources once (milliseconds)
+and frees its worker; ``manage.py run_workers`` claims every 2 s besides (see ``calendar_sync.sync.scheduler``).
 """
 
 from django_q.models import Schedule
 
 from calendar_sync.presence.services import presence_poll_due
-from calendar_sync.sync.scheduler import scheduler_loop
+from calendar_sync.sync.scheduler import scheduler_pass
 from controlhub.tenancy.queue import task_name
 
 SCHEDULES = [
     {
         "name": "calendar_sync.scheduler",
-        "func": task_name(scheduler_loop),
+        "func": task_name(scheduler_pass),
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
         "repeats": -1,

@@ -128,10 +128,13 @@ Q_CLUSTER = {
     "name": "calendarhub",
     "workers": env.int("Q_WORKERS", default=2),
     "recycle": 500,
-    # A task may run at most `timeout` seconds; the broker re-delivers it after `retry` seconds, which must be
-    # longer, or a slow task would run twice at once.
+    # A task may run at most `timeout` seconds (the longest are bulk imports; a sync task hands its calendar over
+    # after 30 s and each Google call is bounded by GOOGLE_HTTP_TIMEOUT). The ORM broker re-delivers a task whose
+    # cluster died after `retry` seconds, which must be longer than `timeout` (plus the guard's few seconds), or a
+    # slow task would run twice at once. Syncs never wait for it: the scheduler claims a calendar whose worker died
+    # again after SYNC_LEASE_SECONDS, or 20 s after a claimed task failed to start.
     "timeout": env.int("Q_TIMEOUT", default=120),
-    "retry": env.int("Q_RETRY", default=180),
+    "retry": env.int("Q_RETRY", default=130),
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
@@ -259,15 +262,21 @@ ENCRYPTION_KEYS = env.str("ENCRYPTION_KEYS", default=_DEV_ENCRYPTION_KEY if DEBU
 GOOGLE_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_SERVICE_ACCOUNT_FILE", default="")
 # Root of every Google API; empty means Google's real endpoints. The emulator: http://127.0.0.1:8765
 GOOGLE_API_ENDPOINT = env.str("GOOGLE_API_ENDPOINT", default="").rstrip("/")
-GOOGLE_HTTP_TIMEOUT = env.float("GOOGLE_HTTP_TIMEOUT", default=20.0)
-# Retries of transient Google failures (5xx, timeouts, rate limits): jittered exponential backoff, capped.
-GOOGLE_RETRY_ATTEMPTS = env.int("GOOGLE_RETRY_ATTEMPTS", default=4)
+# Seconds one attempt of one Google call may take (connect, then each read): the bound on how long a call holds
+# a worker. Background sync makes each call once and schedules the retry of a failure (calendar_sync.sync.sources).
+GOOGLE_HTTP_TIMEOUT = env.float("GOOGLE_HTTP_TIMEOUT", default=10.0)
+# In-call retries where a person waits (Test connection, activation): a few attempts, jittered exponential
+# backoff, never sleeping more than GOOGLE_RETRY_CAP seconds (a longer Retry-After is returned to the caller).
+GOOGLE_RETRY_ATTEMPTS = env.int("GOOGLE_RETRY_ATTEMPTS", default=3)
 GOOGLE_RETRY_BASE = env.float("GOOGLE_RETRY_BASE", default=0.5)
-GOOGLE_RETRY_CAP = env.float("GOOGLE_RETRY_CAP", default=16.0)
+GOOGLE_RETRY_CAP = env.float("GOOGLE_RETRY_CAP", default=2.0)
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])  # "ip" or "ip:port"; empty = system resolver
 SYNC_WINDOW_PAST_DAYS = env.int("SYNC_WINDOW_PAST_DAYS", default=7)
 SYNC_WINDOW_FUTURE_DAYS = env.int("SYNC_WINDOW_FUTURE_DAYS", default=31)
 SYNC_SAFETY_POLL_MINUTES = env.int("SYNC_SAFETY_POLL_MINUTES", default=30)
+# How long a sync holds its calendar without a heartbeat: a killed worker's calendar is claimed again this long
+# (plus the 2-s claim interval of run_workers) after its last heartbeat. A running sync renews it 4 times as often.
+SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=20.0)
 CHANNEL_TTL_SECONDS = env.int("CHANNEL_TTL_SECONDS", default=7 * 24 * 3600)
 CHANNEL_RENEW_BEFORE_SECONDS = env.int("CHANNEL_RENEW_BEFORE_SECONDS", default=24 * 3600)
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")

@@ -453,7 +453,8 @@ def channels(emu, data, query):
 def add_fault(emu, data, query):
     fault = {"method": data.get("method"), "path_regex": data.get("path_regex") or "",
              "status": int(data.get("status", 503) or 0), "count": int(data.get("count", 1)),
-             "delay_ms": int(data.get("delay_ms", 0) or 0), "body": data.get("body"), "hits": 0}
+             "delay_ms": int(data.get("delay_ms", 0) or 0), "body": data.get("body"), "hits": 0,
+             "headers": {str(k): str(v) for k, v in (data.get("headers") or {}).items()}}
     if fault["path_regex"]:
         re.compile(fault["path_regex"])
     emu.state.faults.append(fault)

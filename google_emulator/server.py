@@ -289,7 +289,7 @@ class Emulator:
                     else:
                         payload = default_error(status).body()
                 raw = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                return status, raw, {}, None, "fault"
+                return status, raw, dict(fault.get("headers") or {}), None, "fault"
         if is_token:
             return self._token(method, body, query)
         ctx = Ctx(state, method, path, query, body, headers)

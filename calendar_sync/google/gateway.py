@@ -12,7 +12,12 @@ validated; building a discovery client costs a few ms):
   document on every such call (~1-5 ms), which cost more than a 60-event page over the wire.
 
 Every failure leaves as one of ``calendar_sync.google.errors``. Retryable failures (5xx, timeouts, rate limits)
-are retried with jittered exponential backoff, capped (https://developers.google.com/workspace/calendar/api/guides/quota).
+are retried with jittered exponential backoff, capped (https://developers.google.com/workspace/calendar/api/guides/quota),
+but only briefly and only where a person waits for the answer (Test connection, activation): one call never sleeps
+longer than ``RetryPolicy.cap`` between attempts, and a ``Retry-After`` beyond it is handed to the caller at once.
+Background work (the sync engine) runs ``single_attempt()``: every call is one attempt bounded by the HTTP timeout,
+token requests included, and a retryable failure is raised for the caller to *schedule* the retry, so no worker
+sleeps waiting for Google.
 """
 
 import json
@@ -21,6 +26,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import google_auth_httplib2
 import httplib2
@@ -57,11 +63,74 @@ _REAL_ROOTS = {
 
 
 class RetryPolicy(Backoff):
-    """How one Google call is retried: ``max_attempts`` attempts spaced by the shared backoff policy."""
+    """How one Google call is retried in place: ``max_attempts`` attempts spaced by the shared backoff policy, never
+    more than ``cap`` seconds apart. A ``Retry-After`` longer than ``cap`` is not slept: the error is raised with it,
+    and the caller decides when to try again."""
 
-    def __init__(self, max_attempts=4, base=0.5, cap=16.0):
+    def __init__(self, max_attempts=3, base=0.5, cap=2.0):
         super().__init__(base=base, cap=cap)
         self.max_attempts = max_attempts
+
+    def wait(self, attempt, retry_after=None):
+        """Seconds to sleep before attempt ``attempt + 1``, or None when the call must not be retried in place."""
+        if attempt >= self.max_attempts:
+            return None
+        try:
+            asked = float(retry_after) if retry_after not in (None, "") else None
+        except (TypeError, ValueError):
+            asked = None
+        if asked is not None and asked > self.cap:
+            return None
+        return self.delay(attempt, retry_after)
+
+
+_policy = threading.local()
+
+
+@contextmanager
+def single_attempt():
+    """Inside this block (on this thread) every Google call is made once: no sleeping between attempts, no
+    google-auth token retries. A retryable failure is raised at once (with its ``retry_after``) so background work
+    can record it and schedule the next attempt instead of holding its worker."""
+    previous = getattr(_policy, "single", False)
+    _policy.single = True
+    try:
+        yield
+    finally:
+        _policy.single = previous
+
+
+def in_single_attempt():
+    return getattr(_policy, "single", False)
+
+
+class _TokenEndpointBusy(Exception):
+    """The token endpoint answered with a retryable status while retries are off (see ``_TokenRequest``)."""
+
+    def __init__(self, status, retry_after=None, data=b""):
+        super().__init__(f"token endpoint answered HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+        self.data = data
+
+
+class _TokenRequest(google_auth_httplib2.Request):
+    """google-auth's httplib2 transport for token requests. google-auth retries a 5xx/429 token answer itself, with
+    sleeps (about 1 s then 2 s); with ``single=True`` the first such answer is raised instead, so a token request is
+    one attempt like every other call."""
+
+    _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+
+    def __init__(self, http, *, single=False):
+        super().__init__(http)
+        self.single = single
+
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        response = super().__call__(url, method=method, body=body, headers=headers, **kwargs)
+        if self.single and response.status in self._RETRYABLE:
+            retry_after = (response.headers or {}).get("retry-after")
+            raise _TokenEndpointBusy(response.status, retry_after, response.data)
+        return response
 
 
 # --- error mapping --------------------------------------------------------------------------------------------
@@ -158,6 +227,11 @@ def map_exception(exc):
     """Turn any exception raised while talking to Google into one of ours (or return it if already ours)."""
     if isinstance(exc, errors.GoogleError):
         return exc
+    if isinstance(exc, _TokenEndpointBusy):
+        text = f"Google's token endpoint answered HTTP {exc.status}"
+        if exc.status == 429:
+            return errors.RateLimited(text, status=429, retry_after=exc.retry_after)
+        return errors.GoogleUnavailable(text, status=exc.status)
     if isinstance(exc, auth_exceptions.RefreshError):
         return _token_error(exc)
     if isinstance(exc, HttpError):
@@ -194,7 +268,7 @@ class _CachedResource:
 class Gateway:
     """All Google access for one service-account key. Thread-safe; share one per key (see ``gateway_for_key``)."""
 
-    def __init__(self, key: ServiceAccountKey, *, endpoint="", timeout=20.0, retry=None, max_clients=4096):
+    def __init__(self, key: ServiceAccountKey, *, endpoint="", timeout=10.0, retry=None, max_clients=4096):
         self.key = key
         self.endpoint = (endpoint or "").rstrip("/")
         self.timeout = timeout
@@ -258,13 +332,11 @@ class Gateway:
             if creds.valid:
                 return creds.token
         try:
-            creds.refresh(google_auth_httplib2.Request(self._http()))
+            self._refresh(creds)
         except Exception as exc:  # noqa: BLE001 - mapped below
             if fresh:
                 with self._credentials_lock:
                     self._credentials.pop(cache_key, None)
-            if isinstance(exc, OSError | httplib2.HttpLib2Error):
-                self._local.http = None
             mapped = map_exception(exc)
             if mapped is None:
                 raise
@@ -275,18 +347,31 @@ class Gateway:
                 self._credentials.move_to_end(cache_key)
         return creds.token
 
+    def _refresh(self, creds):
+        """Mint ``creds``' token: one attempt under ``single_attempt()``, google-auth's own short retries otherwise."""
+        try:
+            creds.refresh(_TokenRequest(self._http(), single=in_single_attempt()))
+        except (OSError, httplib2.HttpLib2Error, auth_exceptions.TransportError):
+            self._local.http = None  # a broken connection must not be reused
+            raise
+
     # execution -----------------------------------------------------------------------------------------------
     def execute(self, subject, scopes, build_request, *, retry=True):
         """Run ``build_request(service)`` as ``subject`` with ``scopes``; map errors; retry what is retryable.
 
         ``build_request`` receives nothing and returns a googleapiclient HttpRequest; it is called again on
-        each attempt.
+        each attempt. Each attempt is bounded by the HTTP timeout. With ``retry`` (and outside
+        ``single_attempt()``) a retryable failure is retried in place, at most ``RetryPolicy.max_attempts``
+        times and never after a sleep longer than ``RetryPolicy.cap``; otherwise it is raised at once.
         """
+        retry = retry and not in_single_attempt()
         attempt = 0
         while True:
             attempt += 1
             try:
                 creds = self.credentials(subject, scopes)
+                if not creds.valid:
+                    self._refresh(creds)  # here, not inside AuthorizedHttp: token requests follow the same policy
                 http = google_auth_httplib2.AuthorizedHttp(creds, http=self._http())
                 return build_request().execute(http=http)
             except Exception as exc:  # noqa: BLE001 - mapped below
@@ -295,9 +380,10 @@ class Gateway:
                     raise
                 if isinstance(exc, OSError | httplib2.HttpLib2Error):
                     self._local.http = None  # a broken connection must not be reused
-                if not (retry and mapped.retryable and attempt < self.retry.max_attempts):
+                delay = self.retry.wait(attempt, getattr(mapped, "retry_after", None)) if (
+                    retry and mapped.retryable) else None
+                if delay is None:
                     raise mapped from exc
-                delay = self.retry.delay(attempt, getattr(mapped, "retry_after", None))
                 logger.info("google retry %s after %s (%.2fs)", attempt, mapped.__class__.__name__, delay)
                 time.sleep(delay)
 
@@ -522,7 +608,7 @@ _gateways = {}
 _gateways_lock = threading.Lock()
 
 
-def gateway_for_key(key: ServiceAccountKey, *, endpoint="", timeout=20.0, retry=None):
+def gateway_for_key(key: ServiceAccountKey, *, endpoint="", timeout=10.0, retry=None):
     """One shared Gateway per (key, endpoint): credentials and tokens are reused across calls and threads."""
     retry = retry or RetryPolicy()
     cache_key = (key.fingerprint, endpoint, timeout, retry.max_attempts, retry.base, retry.cap)

@@ -11,6 +11,12 @@ Idempotent and crash-safe: each page is one transaction with ONE bulk upsert key
 the sync token is saved in the transaction of the last page. A sync killed half-way leaves the old token (or
 none), so the next run simply repeats the work. Nothing is decrypted here: unchanged events are recognised by
 their etag and skipped.
+
+What a page implies beyond the mirror (a keyword to answer) is durable: a plug-in registered with
+``on_page_outbox`` picks the page's events it must act on, inside the page's transaction, and they are written as
+``OutboxEntry`` rows with the page; the plug-in then acts on them right after the commit (with the events in
+hand), and any entry left over (a failure, a worker killed in between) is acted on again by the next run of the
+calendar (``outbox_process_due``, the event re-read from Google) until done or failed for good.
 """
 
 from __future__ import annotations
@@ -18,21 +24,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from calendar_sync.google import errors as gerrors
+from calendar_sync.google.backoff import Backoff
 from calendar_sync.sync.event_time import calendar_zone, event_time
 from calendar_sync.sync.joinlinks import find_join_target
 from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_meeting_values, row_key
-from calendar_sync.sync.models import CalendarSource, Meeting
+from calendar_sync.sync.models import CalendarSource, Meeting, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +93,8 @@ class SyncOutcome:
     upserted: int = 0
     skipped: int = 0
     deleted: int = 0
+    effects_done: int = 0
+    effects_failed: int = 0
     events: list = field(default_factory=list, repr=False)
 
 
@@ -378,8 +388,9 @@ _PAGE_HANDLERS = []
 
 
 def on_page_committed(handler):
-    """Register ``handler(source=, events=, zone=)`` to run after each committed page of a sync (keyword scheduling
-    registers itself at start-up). The engine knows nothing of what plugs in here."""
+    """Register ``handler(source=, events=, zone=)`` to run after each committed page of a sync: best effort (a
+    failure is logged, a worker killed after the commit skips it). Work that must happen goes through
+    ``on_page_outbox``. The engine knows nothing of what plugs in here."""
     if handler not in _PAGE_HANDLERS:
         _PAGE_HANDLERS.append(handler)
     return handler
@@ -396,11 +407,171 @@ def _after_page(source, items, zone):
             logger.exception("page handler %s failed for source %s", handler.__qualname__, source.pk)
 
 
+# --- the outbox: durable after-commit work ----------------------------------------------------------------------
+OUTBOX_MAX_ATTEMPTS = 12  # about four hours of retries with the backoff below
+OUTBOX_BATCH = 50  # leftover entries acted on per run of a calendar (the rest on the next run, at once)
+# Between attempts of one entry: 10 s, 20 s, 40 s ... capped at 30 min, Retry-After honoured.
+OUTBOX_BACKOFF = Backoff(base=10, cap=1800, floor=1.0)
+
+
+@dataclass(frozen=True)
+class PageEffect:
+    """What a plug-in does with the events of a page, durably.
+
+    ``select(source=, events=)`` runs inside the page's transaction and returns the ids of the events to act on
+    (pure, or reading the database; no Google); ``apply(source=, events=, gateway=, zone=)`` runs after the commit
+    (and again for leftovers, with each event re-read from Google; a deleted one comes as ``{"id", "status":
+    "cancelled"}``) and returns ``{event id: exception}`` for the events it could not finish (they are retried).
+    ``apply`` must be idempotent: an entry is acted on at least once, and at most once more after a crash."""
+
+    name: str
+    select: object
+    apply: object
+
+
+_PAGE_EFFECTS = {}
+
+
+def on_page_outbox(name, *, select, apply):
+    """Register a durable page effect under ``name`` (stored in its outbox rows; at most 40 characters)."""
+    if len(name) > 40:
+        raise ValueError("a page effect's name is at most 40 characters")
+    _PAGE_EFFECTS[name] = PageEffect(name=name, select=select, apply=apply)
+    return _PAGE_EFFECTS[name]
+
+
+def _outbox_write(source, items, zone_name):
+    """Inside the page's transaction: one outbox row per (effect, selected event). Returns what was written as
+    ``[(effect, token, [event ids])]``; an event already waiting gets the new token and is due again at once."""
+    if not items or not _PAGE_EFFECTS:
+        return ()
+    written = []
+    now = timezone.now()
+    for effect in _PAGE_EFFECTS.values():
+        ids = [i for i in dict.fromkeys(effect.select(source=source, events=items) or ()) if i]
+        if not ids:
+            continue
+        token = secrets.randbits(62)
+        OutboxEntry.objects.bulk_create(
+            [OutboxEntry(source_id=source.pk, effect=effect.name, google_event_id=event_id,
+                         time_zone=(zone_name or "")[:64], token=token, next_attempt_at=now, created_at=now,
+                         updated_at=now) for event_id in ids],
+            update_conflicts=True, unique_fields=["source", "effect", "google_event_id"],
+            update_fields=["time_zone", "token", "state", "attempts", "next_attempt_at", "error_code",
+                           "updated_at"],
+        )
+        written.append((effect, token, ids))
+    return written
+
+
+def _retry_after(exc):
+    return getattr(exc, "retry_after", None)
+
+
+def _outbox_record(source, effect, entries, failures, outcome, now):
+    """Delete the entries that are done (only with the token they were acted on) and back off the others."""
+    done = [(event_id, token) for event_id, token, _attempts in entries if event_id not in failures]
+    by_token = {}
+    for event_id, token in done:
+        by_token.setdefault(token, []).append(event_id)
+    for token, ids in by_token.items():
+        OutboxEntry.objects.filter(source_id=source.pk, effect=effect.name, token=token,
+                                   google_event_id__in=ids).delete()
+    outcome.effects_done += len(done)
+    for event_id, token, attempts in entries:
+        exc = failures.get(event_id)
+        if exc is None:
+            continue
+        attempts += 1
+        gave_up = attempts >= OUTBOX_MAX_ATTEMPTS
+        OutboxEntry.objects.filter(source_id=source.pk, effect=effect.name, google_event_id=event_id,
+                                   token=token).update(
+            attempts=attempts, error_code=(getattr(exc, "error_code", "") or "internal_error")[:40],
+            state=OutboxEntry.State.FAILED if gave_up else OutboxEntry.State.PENDING, updated_at=now,
+            next_attempt_at=now + dt.timedelta(seconds=OUTBOX_BACKOFF.delay(attempts, _retry_after(exc))),
+        )
+        outcome.effects_failed += 1
+        log = logger.warning if gave_up else logger.info
+        log("%s of event %s (source %s) failed, attempt %s%s: %s", effect.name, event_id[:64], source.pk, attempts,
+            " - given up" if gave_up else "", getattr(exc, "error_code", exc.__class__.__name__))
+
+
+def _outbox_apply(source, gateway, zone, effect, entries, events, outcome):
+    """Run ``effect.apply`` for ``events`` (the events of ``entries``: (event id, token, attempts)) and record."""
+    failures = {}
+    if events:
+        try:
+            failures = dict(effect.apply(source=source, events=events, gateway=gateway, zone=zone) or {})
+        except Exception as exc:  # noqa: BLE001 - recorded on the entries, retried with backoff
+            logger.exception("page effect %s failed for source %s", effect.name, source.pk)
+            failures = {e["id"]: exc for e in events}
+    _outbox_record(source, effect, entries, failures, outcome, timezone.now())
+
+
+def _outbox_after_commit(source, gateway, zone, items, written, outcome):
+    """Act on the entries a page just committed, with the page's events in hand."""
+    if not written:
+        return
+    by_id = {e.get("id"): e for e in items if isinstance(e, dict)}
+    for effect, token, ids in written:
+        events = [by_id[i] for i in ids if i in by_id]
+        _outbox_apply(source, gateway, zone, effect, [(i, token, 0) for i in ids], events, outcome)
+
+
+def _reread(gateway, source, event_id):
+    try:
+        return gateway.event_get(source.subject, event_id, calendar_id=source.calendar_id)
+    except gerrors.NotFound:  # Gone included: the event was deleted
+        return {"id": event_id, "status": "cancelled"}
+
+
+def outbox_process_due(*, source, gateway, outcome=None, now=None, limit=OUTBOX_BATCH):
+    """Act on the source's outbox entries that are due (left by a failure, or by a worker that died after a
+    commit), each event re-read from Google. Returns the time the next pending entry is due, or None."""
+    now = now or timezone.now()
+    outcome = outcome if outcome is not None else SyncOutcome()
+    pending = list(
+        OutboxEntry.objects.filter(source_id=source.pk, state=OutboxEntry.State.PENDING)
+        .order_by("next_attempt_at", "pk").values_list("effect", "google_event_id", "token", "attempts",
+                                                       "time_zone", "next_attempt_at")[:limit + 1]
+    )
+    if not pending:
+        return None
+    due = [row for row in pending[:limit] if row[5] <= now]
+    if not due:
+        return pending[0][5]
+    groups = {}
+    for name, event_id, token, attempts, zone_name, _at in due:
+        groups.setdefault((name, zone_name), []).append((event_id, token, attempts))
+    for (name, zone_name), entries in groups.items():
+        effect = _PAGE_EFFECTS.get(name)
+        if effect is None:  # the plug-in is gone: nothing will ever act on these
+            OutboxEntry.objects.filter(source_id=source.pk, effect=name).update(
+                state=OutboxEntry.State.FAILED, error_code="effect_unknown", updated_at=now)
+            continue
+        events, unread = [], {}
+        for event_id, _token, _attempts in entries:
+            try:
+                events.append(_reread(gateway, source, event_id))
+            except gerrors.GoogleError as exc:
+                unread[event_id] = exc
+        if unread:
+            _outbox_record(source, effect, [e for e in entries if e[0] in unread], unread, outcome,
+                           timezone.now())
+        _outbox_apply(source, gateway, calendar_zone(zone_name or None), effect,
+                      [e for e in entries if e[0] not in unread], events, outcome)
+    if len(pending) > limit:
+        return now  # more than one batch waiting: come back at once
+    return OutboxEntry.objects.filter(source_id=source.pk, state=OutboxEntry.State.PENDING).aggregate(
+        at=models.Min("next_attempt_at"))["at"]
+
+
 def _list_page(gateway, source, outcome, **params):
     budget.spend(source.subject)
     outcome.calls += 1
+    # One attempt: a failure ends this run and the calendar's retry is scheduled (sources._record_failure).
     return gateway.events_list(
-        source.subject, source.calendar_id, maxResults=PAGE_SIZE, singleEvents=True, **params
+        source.subject, source.calendar_id, maxResults=PAGE_SIZE, singleEvents=True, retry=False, **params
     )
 
 
@@ -424,6 +595,7 @@ def _full_sync(*, source, gateway, outcome, now):
             _apply_page(source=source, items=items, zone=zone, cipher=cipher, window=window,
                         outcome=outcome, seen=seen,
                         existing=None if stored is None else {event_id: etag for _, event_id, etag in stored})
+            written = _outbox_write(source, items, page.get("timeZone"))
             if last:
                 if stored is None:
                     stored = _stored_rows(source)
@@ -434,6 +606,7 @@ def _full_sync(*, source, gateway, outcome, now):
                     sync_token=page.get("nextSyncToken", ""), window_start=window[0], window_end=window[1],
                     last_full_sync_at=timezone.now(),
                 )
+        _outbox_after_commit(source, gateway, zone, items, written, outcome)
         _after_page(source, items, zone)
         if last:
             source.sync_token = page.get("nextSyncToken", "")
@@ -455,10 +628,12 @@ def _incremental_sync(*, source, gateway, outcome):
         with transaction.atomic():
             _apply_page(source=source, items=items, zone=zone, cipher=cipher, window=window,
                         outcome=outcome)
+            written = _outbox_write(source, items, page.get("timeZone"))
             if last:
                 CalendarSource.objects.filter(pk=source.pk).update(
                     sync_token=page.get("nextSyncToken", source.sync_token)
                 )
+        _outbox_after_commit(source, gateway, zone, items, written, outcome)
         _after_page(source, items, zone)
         if last:
             source.sync_token = page.get("nextSyncToken", source.sync_token)

@@ -1,8 +1,11 @@
-"""What the sync engine stores: calendar sources, their push channels and the mirrored meetings.
+"""What the sync engine stores: calendar sources, their push channels, the mirrored meetings and the outbox of
+after-commit work a sync revealed.
 
 The database, not the queue, is the source of truth for pending work: each source row carries ``next_sync_at``,
-``lease_until`` and ``attempts``; a scheduler claims due rows. Meeting content is encrypted at rest (``*_enc``
-columns, AES-256-GCM with the org's data key; see ``calendar_sync.sync.meeting_fields``).
+``lease_until`` and ``attempts``; a scheduler claims due rows; ``OutboxEntry`` rows (written in the transaction of
+the page that revealed them) say which events a plug-in still has to act on. Meeting content is encrypted at rest
+(``*_enc`` columns, AES-256-GCM with the org's data key; see ``calendar_sync.sync.meeting_fields``); the outbox
+holds ids only.
 """
 
 from django.db import models
@@ -50,6 +53,8 @@ class CalendarSource(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The first failure of the current run of failures (cleared by the next success): "retrying since ...".
+    retrying_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -129,3 +134,36 @@ class Meeting(models.Model):
 # Encrypted columns, by their AAD column name (``<name>_enc`` holds the ciphertext).
 register_encrypted(Meeting, "title", "description", "location", "attendees", "organizer_email", "organizer_name",
                    "join_url")
+
+
+class OutboxEntry(models.Model):
+    """One event a page effect (a plug-in registered with ``engine.on_page_outbox``) still has to act on.
+
+    Written in the same transaction as the page that revealed the event, so a sync that commits a page also
+    commits the work it implies; acted on right after the commit, and again (the event re-read from Google) until
+    it is done or has failed ``OUTBOX_MAX_ATTEMPTS`` times. Done entries are deleted. ``token`` changes whenever a
+    later page reveals the event again: an entry is deleted only with the token it was acted on, so a change that
+    arrives meanwhile is acted on too. Ids only: the event's content stays in Google and in the encrypted columns.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        FAILED = "failed", _("Failed")
+
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="outbox")
+    effect = models.CharField(max_length=40)
+    google_event_id = models.CharField(max_length=1024)
+    time_zone = models.CharField(max_length=64, blank=True)  # the calendar's zone (all-day events)
+    token = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    error_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "effect", "google_event_id"], name="outbox_unique_event"),
+        ]
+        indexes = [models.Index(fields=["source", "state", "next_attempt_at"], name="outbox_source_due")]

@@ -2,14 +2,20 @@
 
 Pushes are "not 100% reliable" (https://developers.google.com/workspace/calendar/api/guides/push), so every
 source is due again ``SYNC_SAFETY_POLL_MINUTES`` after its last sync, and earlier when its channel must be
-renewed or a failed sync's backoff ends. A row is claimed by setting ``queued_at``:
+renewed, a failed sync's backoff ends or an outbox entry is due. A row is claimed by setting ``queued_at``:
 - PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then UPDATE, so concurrent schedulers never block each other;
 - SQLite (one writer at a time anyway): one conditional UPDATE per candidate, which only one claimer can win.
-A lease left behind by a killed worker expires (``LEASE_SECONDS``) and the row becomes claimable again.
+A lease left behind by a killed worker expires (``SYNC_LEASE_SECONDS``) and the row becomes claimable again; so does
+a claimed task that never started (``QUEUED_STALE_SECONDS``: its cluster died with it in memory).
 
-How it runs (django-q2 schedules have one-minute granularity): the ``calendar_sync.scheduler`` schedule starts
-``scheduler_loop`` every minute, which claims every ``SCHEDULER_INTERVAL`` seconds for ~50 s. A deployment that
-prefers a dedicated process runs ``manage.py sync_scheduler`` instead (or as well: claims are atomic).
+A claim pass takes milliseconds and never waits; nothing here sleeps inside a worker. Where it runs:
+- ``manage.py run_workers`` (the documented way to run workers) claims every ``SCHEDULER_INTERVAL`` seconds from
+  its supervising process, next to the cluster, so a killed worker's calendar is synced again within
+  ``SYNC_LEASE_SECONDS`` + ``SCHEDULER_INTERVAL``;
+- the ``calendar_sync.scheduler`` schedule runs ``scheduler_pass`` (one pass) every minute: the backstop of a
+  deployment that starts plain ``qcluster``;
+- ``manage.py sync_scheduler`` runs the same loop as a process of its own, if preferred.
+Any of them at once is safe: claims are atomic.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -28,9 +35,9 @@ from calendar_sync.sync.sources import _enqueue_sync, _free
 logger = logging.getLogger(__name__)
 
 SCHEDULER_INTERVAL = 2.0
-LOOP_SECONDS = 50.0
 CLAIM_BATCH = 200
 MAINTENANCE_EVERY_SECONDS = 300.0
+_MAINTENANCE_KEY = "calendar_sync:maintenance"
 
 _CLAIMABLE_STATES = (CalendarSource.State.ACTIVE, CalendarSource.State.FAILING)
 
@@ -76,24 +83,48 @@ def sources_maintain(*, now=None):
     return {"purged": purged, "channels_expired": expired}
 
 
-def scheduler_tick(*, now=None):
-    return sources_claim_due(now=now)
+def _maintenance_due():
+    """True for one caller per ``MAINTENANCE_EVERY_SECONDS`` across processes (an atomic cache add); True when
+    the cache cannot be asked (maintenance is idempotent)."""
+    try:
+        return cache.add(_MAINTENANCE_KEY, 1, timeout=int(MAINTENANCE_EVERY_SECONDS))
+    except Exception:  # noqa: BLE001 - no cache: maintain anyway
+        return True
 
 
-def scheduler_loop(*, seconds=LOOP_SECONDS, interval=SCHEDULER_INTERVAL, maintain=True):
-    """Claim due sources every ``interval`` seconds for ``seconds`` seconds (the per-minute schedule)."""
+def scheduler_tick(*, now=None, maintain=True):
+    """One pass: claim the due sources (milliseconds), and every few minutes the maintenance. Returns the claimed
+    ids. A failure is logged and the next pass tries again."""
+    claimed = []
+    try:
+        claimed = sources_claim_due(now=now)
+        if maintain and _maintenance_due():
+            sources_maintain(now=now)
+    except Exception:  # noqa: BLE001 - the next pass tries again
+        logger.exception("sync scheduler pass failed")
+    return claimed
+
+
+def scheduler_pass():
+    """The per-minute ``calendar_sync.scheduler`` schedule: one pass, then the worker is free again."""
+    return len(scheduler_tick())
+
+
+def scheduler_loop(*, seconds=0.0, interval=SCHEDULER_INTERVAL, maintain=True, stop=None):
+    """Claim due sources every ``interval`` seconds for ``seconds`` seconds (0: one pass, as a schedule installed
+    before ``scheduler_pass`` still calls it; None: until ``stop()`` is true). Looping is for a process of its own
+    (``sync_scheduler``, ``run_workers``), never a worker. Returns how many it claimed."""
     deadline = None if seconds is None else time.monotonic() + seconds
-    last_maintenance = 0.0
     claimed = 0
     while True:
         started = time.monotonic()
-        try:
-            claimed += len(sources_claim_due())
-            if maintain and started - last_maintenance >= MAINTENANCE_EVERY_SECONDS:
-                sources_maintain()
-                last_maintenance = started
-        except Exception:  # noqa: BLE001 - the next tick tries again
-            logger.exception("sync scheduler tick failed")
-        if deadline is not None and time.monotonic() + interval > deadline:
-            return claimed
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        claimed += len(scheduler_tick(maintain=maintain))
+        while True:
+            if stop is not None and stop():
+                return claimed
+            left = interval - (time.monotonic() - started)
+            if deadline is not None and time.monotonic() + max(left, 0) > deadline:
+                return claimed
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.2))

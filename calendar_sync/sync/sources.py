@@ -1,12 +1,21 @@
-"""The life of a calendar source: activation, the leased sync run, push-triggered marks, deactivation.
+"""The life of a calendar source: activation, the leased sync run, push-triggered marks, failures, deactivation.
 
 The database, not the queue, is the source of truth (ARCHITECTURE.md, convention 5):
-- ``next_sync_at`` says when the calendar is due; the scheduler (``services/scheduler.py``) claims due rows;
-- ``queued_at`` says a sync task is in the queue: a push while one is queued enqueues nothing more;
-- ``lease_until`` says a worker is syncing it: a push then only sets ``dirty`` and the worker loops once more;
-  a worker killed mid-sync leaves a lease that expires, and the scheduler claims the row again;
-- ``attempts``/``last_error`` record failures; retries back off exponentially with jitter, and after
-  ``MAX_ATTEMPTS`` (or at once for errors only an admin can fix) the source is ``failing`` (dashboard).
+- ``next_sync_at`` says when the calendar is due; the scheduler (``calendar_sync.sync.scheduler``) claims due rows;
+- ``queued_at`` says a sync task is in the queue: a push while one is queued enqueues nothing more; a task that has
+  not started ``QUEUED_STALE_SECONDS`` after its claim is presumed lost with its cluster and claimed again;
+- ``lease_until`` says a worker is syncing it: a push then only sets ``dirty`` and the worker loops once more. The
+  lease is short (``SYNC_LEASE_SECONDS``, 20 s) and renewed by a heartbeat while the sync runs, so a sync may take
+  as long as it needs while the calendar of a killed worker is claimed again within seconds of its lease running out;
+- a failure never sleeps in the worker: every Google call of a run is one attempt (bounded by the HTTP timeout),
+  and a failed run records its reason (``error_code``, ``last_error``, ``retrying_since``) and the time of its
+  next attempt (exponential backoff with jitter, ``Retry-After`` honoured), then frees the worker. A push during
+  the backoff does not cut it short. Transient failures (5xx, timeouts, rate limits) keep the calendar active and
+  only say since when it is retrying; a failure only an admin can fix (delegation revoked, key deleted, user
+  deleted, API disabled...) makes it ``failing`` at once. Both are retried until they succeed, a failing calendar
+  at most every 15 minutes, so it recovers by itself once the cause is fixed;
+- ``source_health`` tells whoever owns the calendar (a person, a room) when it fails, retries or recovers; the
+  engine never knows who that is.
 
 Every claim is one conditional UPDATE, so 100 pushes in a second give one or two syncs, on SQLite and
 PostgreSQL alike.
@@ -16,30 +25,55 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 
+import django.dispatch
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
 from calendar_sync.google.backoff import Backoff
+from calendar_sync.google.gateway import single_attempt
 from calendar_sync.sync import channels as channel_services
-from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once
-from calendar_sync.sync.models import CalendarSource, Channel, Meeting
+from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once, outbox_process_due
+from calendar_sync.sync.models import CalendarSource, Channel, Meeting, OutboxEntry
 from controlhub.tenancy.errors import describe_google_error
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120  # longer than any single sync pass; a killed worker's lease expires after this
-QUEUED_STALE_SECONDS = 60  # a queued task that has not started by then is presumed lost (broker crash)
-MAX_ATTEMPTS = 6
-BACKOFF_BASE_SECONDS = 10
-BACKOFF_CAP_SECONDS = 3600
+QUEUED_STALE_SECONDS = 20  # a queued task that has not started by then is presumed lost (its cluster died)
+RUN_BUDGET_SECONDS = 30.0  # a run stops looping after this and hands its calendar to a fresh task
 CHANNEL_RETRY_SECONDS = 300
 MAX_LOOPS = 20
+
+# Between runs of a calendar that failed: transient failures 2 s, 4 s, 8 s ... capped at 5 minutes; failures only
+# an admin can fix 1, 2, 4, 8 then every 15 minutes. ``Retry-After`` wins when Google sends it (>= 1 s).
+RETRY_BACKOFF = Backoff(base=2, cap=300, floor=1.0)
+FAILING_BACKOFF = Backoff(base=60, cap=900, floor=1.0)
+
+
+def lease_seconds():
+    return settings.SYNC_LEASE_SECONDS
+
+
+def heartbeat_seconds():
+    return max(0.05, settings.SYNC_LEASE_SECONDS / 4)
+
+
+# Sent when a run of a source fails or succeeds after failures. ``health`` is one of the three below;
+# ``error_code`` keys into the error catalogue, ``detail`` is the plain description of the failure, ``since``
+# when the failures began and ``retry_at`` when the next attempt is due. Receivers must not raise (they are called
+# with send_robust; a failure is logged) and must be idempotent: "failing" and "retrying" come with every failed
+# run, "recovered" once.
+source_health = django.dispatch.Signal()
+FAILING = "failing"
+RETRYING = "retrying"
+RECOVERED = "recovered"
 
 
 def _enqueue_sync(source_id):
@@ -52,6 +86,11 @@ def _free(now):
     return (Q(lease_until__isnull=True) | Q(lease_until__lt=now)) & (
         Q(queued_at__isnull=True) | Q(queued_at__lt=stale)
     )
+
+
+def _backing_off(now):
+    """Rows waiting out the backoff of a failed run (a push does not cut it short)."""
+    return Q(attempts__gt=0, next_sync_at__gt=now)
 
 
 # --- start / stop ------------------------------------------------------------------------------------------
@@ -72,7 +111,7 @@ def source_ensure(*, organization, kind, calendar_id, subject, name="", language
     fields = {"name": name[:200], "language": language or "en"}
     if source.state == CalendarSource.State.STOPPED or source.subject != subject:
         fields.update(state=CalendarSource.State.ACTIVE, subject=subject, sync_token="", attempts=0, last_error="",
-                      error_code="", next_sync_at=now)
+                      error_code="", retrying_since=None, next_sync_at=now)
     for key, value in fields.items():
         setattr(source, key, value)
     source.save(update_fields=list(fields))
@@ -105,6 +144,7 @@ def source_stop(*, source_id):
             dirty=False, window_start=None, window_end=None,
         )
         Meeting.objects.filter(source=sub).delete()
+        OutboxEntry.objects.filter(source=sub).delete()  # nothing more is done for a calendar we stopped reading
     active = list(sub.channels.filter(state=Channel.State.ACTIVE))
     if active:
         try:
@@ -122,16 +162,19 @@ def source_stop(*, source_id):
 # --- push notifications -----------------------------------------------------------------------------------
 def source_mark_changed(*, source_id, now=None):
     """A push said the calendar changed: make it due, and enqueue a sync unless one is queued or running
-    (then only ``dirty`` is set and the running sync loops once more). Returns True when a task was enqueued."""
+    (then only ``dirty`` is set and the running sync loops once more) or the calendar is waiting out the backoff
+    of a failure (its retry reads the change). Returns True when a task was enqueued."""
     now = now or timezone.now()
-    live = CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED)
+    live = CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED).exclude(
+        _backing_off(now))
     for _ in range(2):
         with transaction.atomic():
             if live.filter(_free(now)).update(queued_at=now, next_sync_at=now):
                 _enqueue_sync(source_id)
                 return True
         # Queued or running: leave a mark. If the running sync released its lease in between, claim again.
-        live.update(dirty=True, next_sync_at=now)
+        if not live.update(dirty=True, next_sync_at=now):
+            return False
     return False
 
 
@@ -141,16 +184,49 @@ def _acquire(source_id, now):
         CalendarSource.objects.filter(pk=source_id)
         .exclude(state=CalendarSource.State.STOPPED)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + dt.timedelta(seconds=LEASE_SECONDS), queued_at=None, dirty=False)
+        .update(lease_until=now + dt.timedelta(seconds=lease_seconds()), queued_at=None, dirty=False)
     )
 
 
-# Between runs of a failing calendar: 10 s, 20 s, 40 s ... capped at an hour, Retry-After honoured (>= 1 s).
-SYNC_BACKOFF = Backoff(base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS, floor=1.0)
+class _Heartbeat:
+    """Renews a running sync's lease every ``heartbeat_seconds()`` from a thread of its own (its own database
+    connection), whatever the sync is waiting on, and stops with the run. A killed worker's heartbeat dies with
+    it, so its lease runs out ``SYNC_LEASE_SECONDS`` later.
+
+    Not started inside a caller's transaction (tests, inline calls): another connection would wait on the rows
+    that transaction holds; such a run is never a worker's and nobody else can claim its rows meanwhile."""
+
+    def __init__(self, source_id):
+        self.source_id = source_id
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, name=f"lease-{self.source_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        return False
+
+    def _run(self):
+        try:
+            while not self._stop.wait(heartbeat_seconds()):
+                try:
+                    CalendarSource.objects.filter(pk=self.source_id, lease_until__isnull=False).update(
+                        lease_until=timezone.now() + dt.timedelta(seconds=lease_seconds()))
+                except Exception:  # noqa: BLE001 - the next beat tries again; the lease lasts several beats
+                    logger.warning("lease heartbeat of source %s failed", self.source_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's connections
 
 
-def backoff_seconds(attempts, retry_after=None):
-    return SYNC_BACKOFF.delay(attempts, retry_after)
+def backoff_seconds(attempts, retry_after=None, *, failing=False):
+    return (FAILING_BACKOFF if failing else RETRY_BACKOFF).delay(attempts, retry_after)
 
 
 def _describe(exc):
@@ -158,23 +234,46 @@ def _describe(exc):
         f"{exc.__class__.__name__}: {exc}"[:500]
 
 
+def _announce(source_id, health, **fields):
+    """Tell the owner of the source (after the current transaction, if any); a receiver's failure is logged."""
+    def send():
+        for receiver, result in source_health.send_robust(sender=CalendarSource, source_id=source_id,
+                                                          health=health, **fields):
+            if isinstance(result, Exception):
+                logger.error("source_health receiver %s failed for source %s", receiver, source_id,
+                             exc_info=result)
+
+    transaction.on_commit(send)
+
+
 def _record_failure(sub, exc, now):
+    """A failed run: record why, schedule the next attempt (never sleep), free the lease, tell the owner.
+
+    A Google error that is not retryable is one only an admin can fix: the source is ``failing`` at once (and
+    retried every 15 minutes at most, so it recovers by itself). Anything else (5xx, timeouts, rate limits, our
+    own bugs) is retried with a growing backoff and leaves the state as it was."""
     attempts = sub.attempts + 1
-    retryable = getattr(exc, "retryable", False)
-    failing = attempts >= MAX_ATTEMPTS or not retryable
-    delay = backoff_seconds(attempts, getattr(exc, "retry_after", None))
+    permanent = isinstance(exc, gerrors.GoogleError) and not exc.retryable
+    delay = backoff_seconds(attempts, None if permanent else getattr(exc, "retry_after", None), failing=permanent)
+    code = getattr(exc, "error_code", "") or "internal_error"
+    detail = _describe(exc)
+    since = sub.retrying_since or now
+    retry_at = now + dt.timedelta(seconds=delay)
     CalendarSource.objects.filter(pk=sub.pk).update(
         attempts=attempts,
-        error_code=getattr(exc, "error_code", "") or "internal_error",
-        last_error=_describe(exc),
+        error_code=code[:40],
+        last_error=detail,
         last_error_at=now,
-        next_sync_at=now + dt.timedelta(seconds=delay),
-        state=CalendarSource.State.FAILING if failing else sub.state,
+        retrying_since=since,
+        next_sync_at=retry_at,
+        state=CalendarSource.State.FAILING if permanent else sub.state,
         lease_until=None,
         dirty=False,
     )
-    log = logger.warning if failing else logger.info
-    log("sync of source %s failed (attempt %s, retry in %.0fs): %s", sub.pk, attempts, delay, _describe(exc))
+    log = logger.warning if permanent else logger.info
+    log("sync of source %s failed (attempt %s, retry in %.0fs): %s", sub.pk, attempts, delay, detail)
+    _announce(sub.pk, FAILING if permanent else RETRYING, error_code=code, detail=detail, since=since,
+              retry_at=retry_at)
 
 
 def _next_due(sub, now, channel_ok):
@@ -199,48 +298,67 @@ def _ensure_channel(sub, gateway, now):
         return False
 
 
+_HEALTHY = dict(attempts=0, state=CalendarSource.State.ACTIVE, last_error="", error_code="", retrying_since=None)
+
+
 def source_run(*, source_id, now=None):
-    """Sync one calendar under a lease, looping while pushes marked it dirty meanwhile. Returns the last
-    SyncOutcome, or None when another worker holds the lease (it will loop) or the calendar is not active."""
+    """Sync one calendar under a lease, looping while pushes marked it dirty meanwhile, then act on the outbox
+    entries it left. Returns the last SyncOutcome, or None when another worker holds the lease (it will loop), the
+    calendar is not active, or the run failed (recorded on the row; the retry is scheduled).
+
+    Bounded: every Google call is one attempt, and after ``RUN_BUDGET_SECONDS`` of loops the calendar is handed to
+    a fresh task at the back of the queue, so one busy calendar never holds a worker for long."""
+    started = time.monotonic()
     if not _acquire(source_id, now or timezone.now()):
         CalendarSource.objects.filter(pk=source_id).exclude(
             state=CalendarSource.State.STOPPED
         ).update(dirty=True, queued_at=None)
         return None
     outcome = None
-    for _ in range(MAX_LOOPS):
-        current = now or timezone.now()
-        sub = CalendarSource.objects.select_related("organization").get(pk=source_id)
-        if sub.state == CalendarSource.State.STOPPED:
-            CalendarSource.objects.filter(pk=sub.pk).update(lease_until=None, next_sync_at=None)
-            return None
-        try:
-            gateway = org_gateway(sub.organization)
-            channel_ok = _ensure_channel(sub, gateway, current)
-            outcome = calendar_sync_once(source=sub, gateway=gateway, now=current)
-        except BudgetExhausted as exc:
-            CalendarSource.objects.filter(pk=sub.pk).update(
-                lease_until=None, next_sync_at=current + dt.timedelta(seconds=exc.retry_in)
+    with single_attempt(), _Heartbeat(source_id):
+        for _ in range(MAX_LOOPS):
+            current = now or timezone.now()
+            sub = CalendarSource.objects.select_related("organization").get(pk=source_id)
+            if sub.state == CalendarSource.State.STOPPED:
+                CalendarSource.objects.filter(pk=sub.pk).update(lease_until=None, next_sync_at=None)
+                return None
+            try:
+                gateway = org_gateway(sub.organization)
+                channel_ok = _ensure_channel(sub, gateway, current)
+                outcome = calendar_sync_once(source=sub, gateway=gateway, now=current)
+                effects_at = outbox_process_due(source=sub, gateway=gateway, outcome=outcome, now=current)
+            except BudgetExhausted as exc:
+                CalendarSource.objects.filter(pk=sub.pk).update(
+                    lease_until=None, next_sync_at=current + dt.timedelta(seconds=exc.retry_in)
+                )
+                return None
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, shown to the admin and the owner
+                if not isinstance(exc, gerrors.GoogleError):
+                    logger.exception("sync of source %s crashed", sub.pk)
+                _record_failure(sub, exc, current)
+                return None
+            recovered = sub.attempts > 0 or sub.state == CalendarSource.State.FAILING
+            done = timezone.now()
+            due = _next_due(sub, current, channel_ok)
+            if effects_at is not None:
+                due = min(due, max(effects_at, current))
+            released = CalendarSource.objects.filter(pk=sub.pk, dirty=False).update(
+                lease_until=None, last_synced_at=done, next_sync_at=due, **_HEALTHY,
             )
-            return None
-        except Exception as exc:  # noqa: BLE001 - recorded on the row, shown to the admin
-            if not isinstance(exc, gerrors.GoogleError):
-                logger.exception("sync of source %s crashed", sub.pk)
-            _record_failure(sub, exc, current)
-            return None
-        done = timezone.now()
-        released = CalendarSource.objects.filter(pk=sub.pk, dirty=False).update(
-            lease_until=None, attempts=0, state=CalendarSource.State.ACTIVE, last_synced_at=done,
-            last_error="", error_code="", next_sync_at=_next_due(sub, current, channel_ok),
-        )
-        if released:
-            return outcome
-        # Changed while we synced: clear the mark, keep the lease, go again.
-        CalendarSource.objects.filter(pk=sub.pk).update(
-            dirty=False, lease_until=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS),
-            last_synced_at=done, attempts=0, last_error="", error_code="", state=CalendarSource.State.ACTIVE,
-        )
+            if recovered:
+                _announce(sub.pk, RECOVERED)
+            if released:
+                return outcome
+            # Changed while we synced: clear the mark, keep the lease, go again (within the run's budget).
+            CalendarSource.objects.filter(pk=sub.pk).update(
+                dirty=False, lease_until=timezone.now() + dt.timedelta(seconds=lease_seconds()),
+                last_synced_at=done, **_HEALTHY,
+            )
+            if time.monotonic() - started > RUN_BUDGET_SECONDS:
+                break
+    # Out of loops or budget: hand the calendar to a fresh task, behind the others waiting.
     CalendarSource.objects.filter(pk=source_id).update(lease_until=None, next_sync_at=timezone.now())
+    source_mark_changed(source_id=source_id)
     return outcome
 
 

@@ -2,7 +2,7 @@
 
 from calendar_sync.google.backoff import Backoff
 from calendar_sync.google.gateway import RetryPolicy
-from calendar_sync.sync.sources import SYNC_BACKOFF
+from calendar_sync.sync.sources import FAILING_BACKOFF, RETRY_BACKOFF
 from controlhub.people.activation import VALIDATION_BACKOFF
 
 
@@ -22,4 +22,6 @@ def test_retry_after_wins_capped_and_floored_and_a_date_falls_back():
 def test_the_three_users_share_it():
     assert isinstance(RetryPolicy(), Backoff)
     assert [VALIDATION_BACKOFF.delay(n) for n in (1, 2, 3, 10)] == [60, 120, 240, 3600]
-    assert 5 <= SYNC_BACKOFF.delay(1) <= 10 and SYNC_BACKOFF.delay(2, "120") == 120
+    assert 1 <= RETRY_BACKOFF.delay(1) <= 2 and RETRY_BACKOFF.delay(2, "120") == 120
+    assert RETRY_BACKOFF.delay(30) <= 300 and RETRY_BACKOFF.delay(2, "9999") == 300
+    assert 30 <= FAILING_BACKOFF.delay(1) <= 60 and FAILING_BACKOFF.delay(30) <= 900

@@ -120,21 +120,71 @@ def test_unchanged_events_are_skipped_by_etag(google, activated):
     assert outcome.full and outcome.skipped == 5 and outcome.upserted == 0
 
 
-def test_google_503_storm_backs_off_then_converges(google, activated, settings):
-    settings.GOOGLE_RETRY_ATTEMPTS = 2
+def _list_calls(google, since):
+    return [r for r in google.requests(since)["requests"] if r["method"] == "GET" and r["path"].endswith("/events")]
+
+
+def test_google_503_storm_is_retried_by_schedule_never_in_place(google, activated):
     ana = activated("ana@acme.test")
     google.create_event(ana.email, event_at("Storm", soon()))
     google.fault(path_regex="/events$", method="GET", status=503, count=100)
+    since = google.requests()["next"]
+    started = timezone.now()
     person_calendar_start(person_id=ana.pk)
     sub = CalendarSource.objects.get(person=ana)
+    # One attempt, recorded with its reason and the time of the next one; the worker is free at once.
+    assert len(_list_calls(google, since)) == 1
     assert sub.attempts == 1 and sub.error_code == "google_unavailable" and sub.last_error
-    assert sub.next_sync_at > timezone.now() and sub.lease_until is None
+    assert sub.next_sync_at > timezone.now() and sub.lease_until is None and sub.retrying_since >= started
     for _ in range(6):
         sync(ana)
     sub.refresh_from_db()
-    assert sub.state == CalendarSource.State.FAILING and sub.attempts >= 4
+    # A storm is transient: the calendar stays active and says since when it is retrying.
+    assert sub.state == CalendarSource.State.ACTIVE and sub.attempts == 7 and sub.retrying_since <= started + (
+        dt.timedelta(seconds=5))
+    assert len(_list_calls(google, since)) == 7
     google.clear_faults()
     sync(ana)
     sub.refresh_from_db()
     assert sub.state == CalendarSource.State.ACTIVE and sub.attempts == 0 and sub.last_error == ""
+    assert sub.retrying_since is None
     assert_mirrors(google, ana)
+
+
+def test_retry_after_sets_the_next_attempt_and_a_push_does_not_cut_it_short(google, activated,
+                                                                             django_capture_on_commit_callbacks):
+    from calendar_sync.sync.sources import source_mark_changed
+
+    ana = activated("ana@acme.test")
+    person_calendar_start(person_id=ana.pk)
+    sub = CalendarSource.objects.get(person=ana)
+    google.fault(path_regex="/events$", method="GET", status=429, count=1, headers={"Retry-After": "40"})
+    before = timezone.now()
+    sync(ana)
+    sub.refresh_from_db()
+    assert sub.error_code == "rate_limited" and sub.state == CalendarSource.State.ACTIVE
+    assert before + dt.timedelta(seconds=39) <= sub.next_sync_at <= timezone.now() + dt.timedelta(seconds=41)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert source_mark_changed(source_id=sub.pk) is False
+    assert callbacks == []
+    sub.refresh_from_db()
+    assert sub.next_sync_at >= before + dt.timedelta(seconds=39)
+
+
+def test_a_failure_only_an_admin_can_fix_is_failing_at_once_and_recovers_by_itself(google, activated):
+    ana = activated("ana@acme.test")
+    person_calendar_start(person_id=ana.pk)
+    google.revoke("acme.test", google.client_id)
+    from calendar_sync.google.gateway import forget_gateways
+
+    forget_gateways()  # no cached token: the next run asks Google for one
+    sync(ana)
+    sub = CalendarSource.objects.get(person=ana)
+    assert sub.state == CalendarSource.State.FAILING and sub.error_code == "delegation_not_authorized"
+    assert timezone.now() + dt.timedelta(seconds=25) <= sub.next_sync_at <= timezone.now() + dt.timedelta(
+        seconds=61)
+    google.delegate("acme.test", google.client_id, ["https://www.googleapis.com/auth/calendar",
+                                                    "https://www.googleapis.com/auth/gmail.settings.basic"])
+    sync(ana)
+    sub.refresh_from_db()
+    assert sub.state == CalendarSource.State.ACTIVE and sub.error_code == "" and sub.retrying_since is None
