@@ -11,6 +11,7 @@ class CalendarSyncConfig(AppConfig):
 
         from calendar_sync.presence import services as presence
         from calendar_sync.scheduling import keywords
+        from calendar_sync.scheduling import services as meeting_service
         from calendar_sync.sync import engine as sync
         from calendar_sync.warmup import worker_warm_up
         from calendar_sync.workspaces import booking as room_booking
@@ -20,6 +21,8 @@ class CalendarSyncConfig(AppConfig):
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
         sync.on_page_committed(keywords.process_events)
+        # The org's own Jitsi / BigBlueButton servers (Meeting service page) get a Join button too.
+        sync.join_hosts_provider(meeting_service.join_hosts)
         # Rooms: what the mirror does not keep (visibility) and a free/busy refresh after each change; the
         # Directory rooms scope joins the scopes line once an org turns workspaces on.
         sync.on_page_committed(room_booking.room_events_note)

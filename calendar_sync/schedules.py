@@ -7,6 +7,7 @@ and frees its worker; ``manage.py run_workers`` claims every 2 s besides (see ``
 from django_q.models import Schedule
 
 from calendar_sync.presence.services import presence_poll_due
+from calendar_sync.scheduling.keywords import keyword_meetings_release_pending
 from calendar_sync.sync.scheduler import scheduler_pass
 from controlhub.tenancy.queue import task_name
 
@@ -16,6 +17,14 @@ SCHEDULES = [
         "func": task_name(scheduler_pass),
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
+        "repeats": -1,
+    },
+    {
+        # Meetings whose deletion on the meeting service failed (429, 5xx) are deleted again.
+        "name": "scheduling.release_pending",
+        "func": task_name(keyword_meetings_release_pending),
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
         "repeats": -1,
     },
     {

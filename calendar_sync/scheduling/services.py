@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -303,13 +304,12 @@ def join_hosts(source):
         return out
     try:
         if service.jitsi_host:
-            out["jitsi_hosts"] = [jitsi_base(service.jitsi_host).split("://", 1)[1].split("/", 1)[0]]
+            out["jitsi_hosts"] = [urllib.parse.urlsplit(jitsi_base(service.jitsi_host)).hostname]
     except MeetingServiceError:
         pass
-    if service.bbb_api_url:
-        host = service.bbb_api_url.split("://", 1)[-1].split("/", 1)[0].lower()
-        if host:
-            out["self_hosted"] = {"bigbluebutton": [host]}
+    host = urllib.parse.urlsplit(service.bbb_api_url).hostname if service.bbb_api_url else None
+    if host:
+        out["self_hosted"] = {"bigbluebutton": [host]}
     return out
 
 

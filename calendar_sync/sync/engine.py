@@ -149,24 +149,54 @@ class _PageMemo:
     recurring series share location and description; a calendar has few organizers). Dropped with the page, so
     no plaintext outlives it."""
 
-    __slots__ = ("join", "index")
+    __slots__ = ("join", "index", "hosts")
 
     def __init__(self):
         self.join = {}
         self.index = {}
+        self.hosts = None
 
 
-def _join_target(event, memo):
+_JOIN_HOSTS_PROVIDERS = []
+
+
+def join_hosts_provider(provider):
+    """Register ``provider(source) -> {"jitsi_hosts": [...], "self_hosted": {provider: [...]}}``: the org's own
+    meeting servers the Join-link detector should recognise (the meeting service settings register one at
+    start-up). Asked once per page."""
+    if provider not in _JOIN_HOSTS_PROVIDERS:
+        _JOIN_HOSTS_PROVIDERS.append(provider)
+    return provider
+
+
+def _join_hosts(source):
+    jitsi, self_hosted = [], {}
+    for provider in _JOIN_HOSTS_PROVIDERS:
+        try:
+            found = provider(source) or {}
+        except Exception:  # noqa: BLE001 - a plug-in must never break the mirror
+            logger.exception("join hosts provider %s failed for source %s", provider.__qualname__, source.pk)
+            continue
+        jitsi += list(found.get("jitsi_hosts") or ())
+        for name, hosts in (found.get("self_hosted") or {}).items():
+            self_hosted.setdefault(name, []).extend(hosts)
+    return {"jitsi_hosts": jitsi, "self_hosted": self_hosted} if jitsi or self_hosted else {}
+
+
+def _join_target(event, memo, source=None):
+    if memo is not None and memo.hosts is None:
+        memo.hosts = _join_hosts(source) if source is not None else {}
+    hosts = memo.hosts if memo is not None else (_join_hosts(source) if source is not None else {})
     if memo is None or event.get("conferenceData") is not None:
-        return find_join_target(event)
+        return find_join_target(event, **hosts)
     key = (event.get("hangoutLink"), event.get("location"), event.get("description"))
     try:
         return memo.join[key]
     except KeyError:
-        target = memo.join[key] = find_join_target(event)
+        target = memo.join[key] = find_join_target(event, **hosts)
         return target
     except TypeError:  # a malformed (unhashable) field: no memo
-        return find_join_target(event)
+        return find_join_target(event, **hosts)
 
 
 def _row_from_event(*, source, event, cipher, zone, synced_at, times=None, memo=None):
@@ -180,7 +210,7 @@ def _row_from_event(*, source, event, cipher, zone, synced_at, times=None, memo=
     original_start = event_time(original, zone)[0] if original is not None else None
     organizer = event.get("organizer") or {}
     attendees = _attendees(event)
-    target = _join_target(event, memo)
+    target = _join_target(event, memo, source)
     organizer_email = organizer.get("email") or None
     event_id = event["id"]
     encrypted = encrypt_meeting_values(cipher, row_key(source.pk, event_id), _ENCRYPTED, (

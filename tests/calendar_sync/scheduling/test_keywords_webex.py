@@ -141,8 +141,7 @@ def test_copy_and_one_instance_each_get_their_own_meeting(eli, google, webex):
     start, end = _when(hours=3)
     series = google.create_event(EMAIL, {
         "summary": "Standup", "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
-                                         "end": {"dateTime": end.isoformat(), "timeZone": "UTC"},
-                                         "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"]})
+        "end": {"dateTime": end.isoformat(), "timeZone": "UTC"}, "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"]})
     gw = org_gateway(eli.organization)
     instances = [i for i in gw.events_list(EMAIL, singleEvents=True, timeMin=datetime.now(UTC).isoformat())["items"]
                  if i.get("recurringEventId") == series["id"]]
