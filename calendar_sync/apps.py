@@ -20,7 +20,8 @@ class CalendarSyncConfig(AppConfig):
         from controlhub.people.calendar import person_calendar_started
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
-        sync.on_page_committed(keywords.process_events)
+        # Keywords: durable (an outbox entry per event, written with the page, acted on until done).
+        sync.on_page_outbox("keywords", select=keywords.keyword_events_select, apply=keywords.keyword_events_apply)
         # The org's own Jitsi / BigBlueButton servers (Meeting service page) get a Join button too.
         sync.join_hosts_provider(meeting_service.join_hosts)
         # Rooms: what the mirror does not keep (visibility) and a free/busy refresh after each change; the

@@ -1,6 +1,8 @@
 """Keyword scheduling: ``@webex`` (a new meeting) or ``@meet`` (the user's personal room) in an event's Location.
 
-The sync engine calls ``process_events`` for each applied page of raw Google events. For each organizer's copy
+The sync engine hands us each applied page of raw Google events through its outbox (``keyword_events_select``
+picks the events inside the page's transaction, ``keyword_events_apply`` acts on them after the commit and again
+until done; ``process_events`` does both at once for a caller holding events). For each organizer's copy
 whose Location holds a keyword we create a meeting on the org's meeting site (``meeting_site``), then PATCH the
 event: join details appended to the description in the user's language, a private extended-property marker,
 and the keyword kept or replaced by the join URL (``org.keyword_replace``).
@@ -193,6 +195,84 @@ def process_events(*, source, events, gateway=None, zone=UTC):
         except gerrors.GoogleError as exc:
             logger.warning("pending keyword event %s: %s", event_id, exc.error_code)
     return ctx.patches
+
+
+# --- the sync engine's durable page effect (``calendar_sync.sync.engine.on_page_outbox``) ------------------------
+class KeywordNotFinished(Exception):
+    """The event's meeting is not made yet (the service failed, or another worker is making it)."""
+
+    def __init__(self, error_code, retry_after=None):
+        super().__init__(error_code or "pending")
+        self.error_code = error_code or "meeting_pending"
+        self.retry_after = retry_after
+
+
+def keyword_events_select(*, source, events):
+    """The ids of ``events`` keyword scheduling must act on, inside the page's transaction: a keyword in the
+    Location; a marker of ours, unless the event is exactly what our own PATCH left (its etag); the deletion of
+    an event that has a live meeting. One query at most, and only for a page with deletions or markers."""
+    if source.kind != source.Kind.PERSON:
+        return []
+    organization = source.organization
+    selected, check = [], {}
+    for event in events or ():
+        event_id = event.get("id")
+        if not event_id:
+            continue
+        if event.get("status") == "cancelled" or any(_marker(event)):
+            check[event_id] = event
+        elif keyword_in(event.get("location"), organization):
+            selected.append(event_id)
+    if not check:
+        return selected
+    known = {km.google_event_id: km for km in KeywordMeeting.objects.filter(
+        source=source, google_event_id__in=list(check)).only("google_event_id", "meeting_id", "state",
+                                                              "patched_etag")}
+    for event_id, event in check.items():
+        km = known.get(event_id)
+        active = km is not None and km.state == KeywordMeeting.State.ACTIVE
+        if event.get("status") == "cancelled":
+            if active:
+                selected.append(event_id)
+            continue
+        echo = active and bool(km.patched_etag) and km.patched_etag == event.get("etag") and _marker(event) == (
+            km.meeting_id, event_id)
+        if not echo:
+            selected.append(event_id)
+    return selected
+
+
+def keyword_events_apply(*, source, events, gateway=None, zone=UTC):
+    """Act on the selected events (after the page's commit, or re-read from Google for a retry). Returns
+    ``{event id: exception}`` for the events not finished: a Google or meeting-service failure, or a meeting
+    the service has not made yet (retried at its ``retry_at``). Idempotent, like ``process_events``."""
+    if source.kind != source.Kind.PERSON or not events:
+        return {}
+    ctx = _Context(source, gateway, zone)
+    ids = [event["id"] for event in events if event.get("id")]
+    existing = {km.google_event_id: km for km in KeywordMeeting.objects.filter(source=source,
+                                                                              google_event_id__in=ids)}
+    failures = {}
+    for event in events:
+        event_id = event.get("id")
+        if not event_id:
+            continue
+        try:
+            _handle_event(ctx, event, existing.get(event_id))
+        except Exception as exc:  # noqa: BLE001 - the outbox retries it with backoff
+            if isinstance(exc, gerrors.GoogleError | MeetingServiceError):
+                logger.warning("keyword event of source %s: %s", source.pk, getattr(exc, "error_code", ""))
+            else:
+                logger.exception("keyword event of source %s failed", source.pk)
+            failures[event_id] = exc
+    now = timezone.now()
+    for event_id, retry_at, code in KeywordMeeting.objects.filter(
+        Q(meeting_id__isnull=True) | Q(meeting_id=""), source=source,
+        google_event_id__in=[i for i in ids if i not in failures], state=KeywordMeeting.State.ACTIVE,
+    ).values_list("google_event_id", "retry_at", "error_code"):
+        wait = (retry_at - now).total_seconds() if retry_at else None
+        failures[event_id] = KeywordNotFinished(code, None if wait is None else max(1.0, wait))
+    return failures
 
 
 def _handle_event(ctx, event, km):
