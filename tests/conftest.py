@@ -10,6 +10,7 @@ import pytest
 from calendar_sync.google.gateway import CORE_SCOPES
 from controlhub.tenancy.models import Membership
 from controlhub.tenancy.orgs import membership_set, organization_create
+from tests.asgi_server import asgi_server  # noqa: F401 - the site under uvicorn (pushed live updates)
 
 PASSWORD = "correct-horse-battery-staple"
 

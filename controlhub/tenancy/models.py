@@ -148,4 +148,17 @@ class Domain(models.Model):
         return f"calendarhub-verification={self.token}"
 
 
+class LiveTopic(models.Model):
+    """A live topic's change counter (``controlhub.tenancy.live``): how many times it changed and when, in
+    milliseconds since the epoch by the database's own clock. Written only when no Redis is configured; open pages
+    learn of changes by the web processes polling the recently changed rows."""
+
+    topic = models.CharField(max_length=80, unique=True)
+    version = models.BigIntegerField(default=0)
+    changed_ms = models.BigIntegerField(db_index=True)
+
+    def __str__(self):
+        return f"{self.topic} v{self.version}"
+
+
 register_encrypted(Organization, "own_key")
