@@ -13,11 +13,13 @@ class CalendarSyncConfig(AppConfig):
         from calendar_sync.scheduling import keywords
         from calendar_sync.scheduling import services as meeting_service
         from calendar_sync.sync import engine as sync
+        from calendar_sync.sync import sources
         from calendar_sync.warmup import worker_warm_up
         from calendar_sync.workspaces import booking as room_booking
         from calendar_sync.workspaces import services as rooms
         from controlhub.onboarding.services import register_feature_scope
         from controlhub.people.calendar import person_calendar_started
+        from controlhub.people.calendar_health import person_on_source_health
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
         # Keywords: durable (an outbox entry per event, written with the page, acted on until done).
@@ -29,3 +31,5 @@ class CalendarSyncConfig(AppConfig):
         sync.on_page_committed(room_booking.room_events_note)
         register_feature_scope(rooms.SCOPE_ROOMS_READONLY, rooms.workspaces_enabled)
         person_calendar_started.connect(presence.presence_on_calendar_started, dispatch_uid="presence.started")
+        # A person sees their calendar failing, retrying or recovered; the engine never knows who owns a source.
+        sources.source_health.connect(person_on_source_health, dispatch_uid="people.calendar_health")

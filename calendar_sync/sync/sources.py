@@ -40,6 +40,7 @@ from calendar_sync.google.gateway import single_attempt
 from calendar_sync.sync import channels as channel_services
 from calendar_sync.sync.engine import BudgetExhausted, calendar_sync_once, outbox_process_due
 from calendar_sync.sync.models import CalendarSource, Channel, Meeting, OutboxEntry
+from controlhub.tenancy import live
 from controlhub.tenancy.errors import describe_google_error
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.queue import enqueue_after_commit
@@ -144,6 +145,7 @@ def source_stop(*, source_id):
             dirty=False, window_start=None, window_end=None,
         )
         Meeting.objects.filter(source=sub).delete()
+        live.publish(f"source:{sub.pk}")  # open meetings pages empty their list
         OutboxEntry.objects.filter(source=sub).delete()  # nothing more is done for a calendar we stopped reading
     active = list(sub.channels.filter(state=Channel.State.ACTIVE))
     if active:
@@ -235,15 +237,12 @@ def _describe(exc):
 
 
 def _announce(source_id, health, **fields):
-    """Tell the owner of the source (after the current transaction, if any); a receiver's failure is logged."""
-    def send():
-        for receiver, result in source_health.send_robust(sender=CalendarSource, source_id=source_id,
-                                                          health=health, **fields):
-            if isinstance(result, Exception):
-                logger.error("source_health receiver %s failed for source %s", receiver, source_id,
-                             exc_info=result)
-
-    transaction.on_commit(send)
+    """Tell the owner of the source (the row is already written: a run commits as it goes); a receiver's failure
+    is logged, never raised into the run."""
+    for receiver, result in source_health.send_robust(sender=CalendarSource, source_id=source_id, health=health,
+                                                      **fields):
+        if isinstance(result, Exception):
+            logger.error("source_health receiver %s failed for source %s", receiver, source_id, exc_info=result)
 
 
 def _record_failure(sub, exc, now):
@@ -315,6 +314,7 @@ def source_run(*, source_id, now=None):
         ).update(dirty=True, queued_at=None)
         return None
     outcome = None
+    changed = False
     with single_attempt(), _Heartbeat(source_id):
         for _ in range(MAX_LOOPS):
             current = now or timezone.now()
@@ -336,6 +336,7 @@ def source_run(*, source_id, now=None):
                 if not isinstance(exc, gerrors.GoogleError):
                     logger.exception("sync of source %s crashed", sub.pk)
                 _record_failure(sub, exc, current)
+                live.publish(f"source:{sub.pk}")  # the meetings page says the calendar is behind
                 return None
             recovered = sub.attempts > 0 or sub.state == CalendarSource.State.FAILING
             done = timezone.now()
@@ -347,13 +348,19 @@ def source_run(*, source_id, now=None):
             )
             if recovered:
                 _announce(sub.pk, RECOVERED)
+            changed = changed or bool(outcome.upserted or outcome.deleted or recovered)
             if released:
+                if changed:  # after the stamp: open meetings pages fetch the new rows under a new ETag
+                    live.publish(f"source:{sub.pk}")
                 return outcome
             # Changed while we synced: clear the mark, keep the lease, go again (within the run's budget).
             CalendarSource.objects.filter(pk=sub.pk).update(
                 dirty=False, lease_until=timezone.now() + dt.timedelta(seconds=lease_seconds()),
                 last_synced_at=done, **_HEALTHY,
             )
+            if changed:
+                live.publish(f"source:{sub.pk}")
+                changed = False
             if time.monotonic() - started > RUN_BUDGET_SECONDS:
                 break
     # Out of loops or budget: hand the calendar to a fresh task, behind the others waiting.

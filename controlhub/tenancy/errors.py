@@ -204,6 +204,21 @@ _ENTRIES = [
         fix_url_name="domains",
     ),
     ErrorInfo(
+        "not_found",
+        _("Calendar not found"),
+        _("Google says this calendar does not exist, or the account it is read as cannot see it."),
+        _("Check in Google Admin that the user (or the room's resource calendar) still exists and that the "
+          "calendar is shared with the account Calendar Hub reads it as. Calendar Hub checks again by itself."),
+    ),
+    ErrorInfo(
+        "internal_error",
+        _("Calendar Hub could not finish"),
+        _("Something went wrong on our side while reading this calendar."),
+        _("Nothing to do: we retry automatically with backoff. If it persists, send the error details to your "
+          "operator."),
+        transient=True,
+    ),
+    ErrorInfo(
         "google_error",
         _("Unexpected Google error"),
         _("Google returned an error we did not expect."),
