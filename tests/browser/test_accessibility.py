@@ -6,6 +6,11 @@ from playwright.sync_api import expect
 from tests.browser.axe import axe_violations, describe, install_axe
 from tests.browser.helpers import sign_in
 from tests.browser.tour import ANONYMOUS_PAGES, pages, seed_everything, visit
+from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
+    active_room,
+    rooms_google,
+    workspaces_on,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,9 +25,10 @@ def axe_page(request, browser):
     context.close()
 
 
-def test_every_page_has_no_serious_accessibility_violations(axe_page, live_server, org, admin_user, google):
+def test_every_page_has_no_serious_accessibility_violations(axe_page, live_server, org, admin_user,
+                                                           active_room):  # noqa: F811 - the fixture
     page = axe_page
-    seeded = seed_everything(org, admin_user)
+    seeded = seed_everything(org, admin_user, room=active_room)
     found = []
     for name, path, ready in ANONYMOUS_PAGES:
         visit(page, live_server, path, ready)

@@ -5,6 +5,11 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import sign_in
 from tests.browser.tour import ANONYMOUS_PAGES, pages, seed_everything, visit
+from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
+    active_room,
+    rooms_google,
+    workspaces_on,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -113,9 +118,10 @@ def sized_page(request, browser, live_server):
     context.close()
 
 
-def test_every_page_fits_the_screen_without_horizontal_scrolling(sized_page, live_server, org, admin_user, google):
+def test_every_page_fits_the_screen_without_horizontal_scrolling(sized_page, live_server, org, admin_user,
+                                                                  active_room):  # noqa: F811 - the fixture
     page = sized_page
-    seeded = seed_everything(org, admin_user)
+    seeded = seed_everything(org, admin_user, room=active_room)
     overflowing, overlapping, violations = [], [], []
 
     def check(name):

@@ -33,17 +33,19 @@ class Seeded:
     activate_job: BulkJob
     csv_job: BulkJob
     domain_to_remove: Domain
+    room: object = None
 
 
-def seed_everything(org, admin_user):
-    """The organization of ``admin_user``, connected, full of the content that stretches pages."""
+def seed_everything(org, admin_user, room=None):
+    """The organization of ``admin_user``, connected, full of the content that stretches pages (``room``: a
+    workspace room of the organization, to visit the workspaces pages)."""
     now = timezone.now()
     org.setup_state = "ready"
     org.setup_checked_at = now
     org.delegation_changed_at = now - timedelta(hours=2)
     org.save()
-    Domain.objects.create(organization=org, name="acme.test", state=Domain.State.VERIFIED, verified_at=now,
-                          last_checked_at=now)
+    Domain.objects.update_or_create(organization=org, name="acme.test", defaults={
+        "state": Domain.State.VERIFIED, "verified_at": now, "last_checked_at": now})
     Domain.objects.create(organization=org, name=LONG_DOMAIN, state=Domain.State.PENDING)
     Domain.objects.create(organization=org, name="globex-subsidiary.test", state=Domain.State.FAILED,
                           failure_code="dns_wrong_value", last_checked_at=now,
@@ -51,7 +53,7 @@ def seed_everything(org, admin_user):
                                          "\"google-site-verification=4Hx9a7Q0nS2b8kLm3pR5tV7wY1zC3eG5iK7mO9qS1uW\"")
 
     people = [Person(organization=org, email=f"user{i:03d}@acme.test", name=f"User {i}", state_changed_at=now,
-                     calendar_state=("activated", "off", "pending")[i % 3]) for i in range(40)]
+                     calendar_state=("activated", "off", "pending")[i % 3]) for i in range(20)]
     Person.objects.bulk_create(people)
     long_person = make_person(org, LONG_EMAIL, name=LONG_NAME, state="error", error_code="delegation_not_authorized",
                               error_detail="unauthorized_client: Client is unauthorized to retrieve access tokens "
@@ -109,11 +111,11 @@ def seed_everything(org, admin_user):
     )
     domain_to_remove = Domain.objects.get(name="acme.test")
     return Seeded(long_person=long_person, error_person=error_person, activate_job=activate_job, csv_job=csv_job,
-                  domain_to_remove=domain_to_remove)
+                  domain_to_remove=domain_to_remove, room=room)
 
 
 def seed_meetings(source):
-    """About fifty meetings over the coming days: long titles, many participants, every provider, all-day."""
+    """About thirty meetings over the coming days: long titles, many participants, every provider, all-day."""
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     attendees = [{"email": source.person.email, "name": source.person.name, "response_status": "accepted",
                   "organizer": False, "resource": False, "self": True}]
@@ -128,7 +130,7 @@ def seed_meetings(source):
     for days in (1, 3):  # last week, for the past view
         make_meeting(source, title=f"Retrospective of the launch, {days} days ago", start=now - timedelta(days=days),
                      minutes=30, join_url="https://meet.google.com/abc-defg-hij", join_provider="meet")
-    for i in range(48):
+    for i in range(24):
         provider, url = providers[i % len(providers)]
         title = ("Quarterly cross-functional planning and budget alignment session with regional leads "
                  f"(EMEA, APAC, Americas) #{i}") if i % 4 == 0 else f"Sync {i}"
@@ -160,7 +162,11 @@ def pages(seeded):
         ("meetings past", "/meetings/?past=1", "li.mtg"),
         ("device tokens", "/device-tokens/", "#tokens"),
         ("404", "/no-such-page/", "h1"),
-    ]
+    ] + ([
+        ("workspaces", "/workspaces/", "#workspace-settings"),
+        ("workspaces import", "/workspaces/import/", "#import-form"),
+        ("workspace room", f"/workspaces/{seeded.room.pk}/", "#room-state"),
+    ] if seeded.room else [])
 
 
 ANONYMOUS_PAGES = [
