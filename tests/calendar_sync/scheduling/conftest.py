@@ -8,6 +8,7 @@ import pytest
 
 from calendar_sync.scheduling.models import MeetingService
 from calendar_sync.scheduling.services import meeting_service_save
+from controlhub.tenancy.keys import forget_ciphers
 
 SITE = "acme.webex.com"
 ADMIN_SCOPES = ["meeting:admin_schedule_write", "meeting:admin_schedule_read", "meeting:admin_preferences_read"]
@@ -65,6 +66,7 @@ def webex(webex_server, settings):
 @pytest.fixture
 def webex_org(org, webex):
     """``org`` using the emulated Webex as its meeting service."""
+    forget_ciphers()  # a transactional test before this one may have left a cipher of another org with this pk
     meeting_service_save(organization=org, values={
         "kind": MeetingService.Kind.WEBEX, "webex_site_url": SITE, "webex_client_id": webex.app["client_id"],
         "webex_client_secret": webex.app["client_secret"], "webex_refresh_token": webex.app["refresh_token"],
