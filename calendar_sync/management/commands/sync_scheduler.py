@@ -5,9 +5,9 @@ from calendar_sync.sync.scheduler import SCHEDULER_INTERVAL, scheduler_loop
 
 class Command(BaseCommand):
     help = (
-        "Run the sync backstop as a dedicated process: claim due calendars every --interval seconds, forever "
-        "(or for --seconds). Optional: the per-minute `calendar_sync.scheduler` schedule does the same inside "
-        "qcluster; running both is safe (claims are atomic)."
+        "Run the sync claim loop as a dedicated process: claim due calendars every --interval seconds, forever "
+        "(or for --seconds). Optional: `run_workers` claims the same way from its supervising process, and the "
+        "per-minute `calendar_sync.scheduler` schedule does one pass; running several is safe (claims are atomic)."
     )
 
     def add_arguments(self, parser):
