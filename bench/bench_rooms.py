@@ -151,7 +151,7 @@ def minute_of_polls(raws):
 def google_calls_model():
     """Google calls per room per day: the sync's model for people (a push, then one incremental events.list;
     the safety poll; channel renewals), plus the room's own freeBusy (one per change, the backstop)."""
-    from calendar_sync.workspaces.booking import FREEBUSY_BACKSTOP
+    from calendar_sync.workspaces.freebusy import FREEBUSY_BACKSTOP
 
     changes_per_day = 20  # meetings booked, moved, released in one room in one working day
     safety_poll_minutes = int(os.environ.get("SYNC_SAFETY_POLL_MINUTES", "30"))

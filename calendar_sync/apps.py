@@ -15,7 +15,7 @@ class CalendarSyncConfig(AppConfig):
         from calendar_sync.sync import engine as sync
         from calendar_sync.sync import sources
         from calendar_sync.warmup import worker_warm_up
-        from calendar_sync.workspaces import booking as room_booking
+        from calendar_sync.workspaces import freebusy as room_freebusy
         from calendar_sync.workspaces import services as rooms
         from controlhub.onboarding.services import register_feature_scope
         from controlhub.people.calendar import person_calendar_started
@@ -28,7 +28,7 @@ class CalendarSyncConfig(AppConfig):
         sync.join_hosts_provider(meeting_service.join_hosts)
         # Rooms: what the mirror does not keep (visibility) and a free/busy refresh after each change; the
         # Directory rooms scope joins the scopes line once an org turns workspaces on.
-        sync.on_page_committed(room_booking.room_events_note)
+        sync.on_page_committed(room_freebusy.room_events_note)
         register_feature_scope(rooms.SCOPE_ROOMS_READONLY, rooms.workspaces_enabled)
         person_calendar_started.connect(presence.presence_on_calendar_started, dispatch_uid="presence.started")
         # A person sees their calendar failing, retrying or recovered; the engine never knows who owns a source.

@@ -9,6 +9,7 @@ from django_q.models import Schedule
 from calendar_sync.presence.services import presence_poll_due
 from calendar_sync.scheduling.keywords import keyword_meetings_release_pending
 from calendar_sync.sync.scheduler import scheduler_pass
+from calendar_sync.workspaces.services import rooms_periodic
 from controlhub.tenancy.queue import task_name
 
 SCHEDULES = [
@@ -36,7 +37,7 @@ SCHEDULES = [
     },
     {
         "name": "workspaces.rooms",
-        "func": "calendar_sync.workspaces.tasks.rooms_periodic",
+        "func": task_name(rooms_periodic),
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
         "repeats": -1,

@@ -7,6 +7,7 @@ from django.urls import get_resolver, reverse
 
 from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.meetings.models import DeviceToken
+from calendar_sync.workspaces.models import Room, RoomDisplay
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.people.calendar import person_calendar_source
 from controlhub.people.models import BulkJob, Person, PersonHistory
@@ -21,8 +22,15 @@ OBJECT_ROUTES = {
     "person": ("person", {}),
     "person_action": ("person", {"action": "deactivate"}),
     "device_token_revoke": ("token", {}),
+    "workspace_room": ("room", {}),
+    "workspace_room_policy": ("room", {}),
+    "workspace_room_action": ("room", {"action": "remove"}),
+    "workspace_display_create": ("room", {}),
+    "workspace_display_action": ("room", {"display_pk": 1, "action": "revoke"}),
 }
 NOT_ORG_OBJECTS = {"signin_link_confirm"}  # its own signed token, checked in test_signin_link
+# A room display's own unguessable token is its credential (tests/calendar_sync/workspaces/test_views.py).
+NOT_ORG_OBJECTS |= {"room_display", "room_display_state", "room_display_action"}
 
 
 def _object_routes():
@@ -57,6 +65,8 @@ def other_org(make_org):
         "job": BulkJob.objects.create(organization=org_b, kind=BulkJob.Kind.CSV_IMPORT, payload={"rows": []}),
         "test": ConnectionTest.objects.create(organization=org_b, test_email="admin@beta.test"),
         "token": token,
+        "room": Room.objects.create(organization=org_b, email="secret-room@resource.calendar.google.com",
+                                    name="Secret room", state=Room.State.ACTIVE),
     }
 
 
@@ -73,6 +83,8 @@ def test_object_of_another_org_is_not_found(admin_client, other_org, route, meth
     assert other_org["person"].calendar_state == "activated"
     assert Domain.objects.filter(pk=other_org["domain"].pk).exists()
     assert DeviceToken.objects.get(pk=other_org["token"].pk).revoked_at is None
+    assert Room.objects.get(pk=other_org["room"].pk).state == Room.State.ACTIVE
+    assert not RoomDisplay.objects.filter(room=other_org["room"]).exists()
 
 
 @pytest.mark.parametrize("route", ["dashboard", "people", "people_export", "domains", "device_tokens",

@@ -219,7 +219,8 @@ def display_payload(*, room, now=None, etag=""):
         "version": etag,
         "generated_at": _ms(now),
         "active": active,
-        "unavailable": "" if active else str(room_error_info(room.error_code or "workspaces_off").title),
+        "unavailable": "" if active else (str(room_error_info(room.error_code).title) if room.error_code
+                                          else str(room.get_state_display())),
         "room": {"name": room.name, "location": room.location, "capacity": room.capacity},
         "time_zone": str(room_zone(room)),
         "day_end": _ms(day_end),

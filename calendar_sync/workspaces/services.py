@@ -33,12 +33,14 @@ from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import SCOPE_CALENDAR, SCOPE_ROOMS_READONLY
 from calendar_sync.sync import sources
 from calendar_sync.sync.models import CalendarSource
+from calendar_sync.workspaces import booking, config, freebusy
 from calendar_sync.workspaces.errors import room_error_info
 from calendar_sync.workspaces.models import DEFAULT_BOOKING_LENGTHS, Room, RoomHistory, WorkspaceSettings
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
+from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +51,6 @@ RETRY_CAP_SECONDS = 3600
 STALE_PENDING_AFTER = dt.timedelta(minutes=15)
 ALLOWED_LENGTHS = (15, 30, 45, 60, 90, 120)
 MAX_RELEASE_MINUTES = 60
-
-VALIDATE_TASK = "calendar_sync.workspaces.tasks.room_validate"
-REMOVE_TASK = "calendar_sync.workspaces.tasks.room_remove_run"
-SOURCE_START_TASK = "calendar_sync.workspaces.tasks.room_source_start"
-FREEBUSY_TASK = "calendar_sync.workspaces.tasks.room_freebusy_refresh"
 
 MSG_ADDED = "Room added"
 MSG_IMPORTED = "Imported from the Google directory"
@@ -69,12 +66,6 @@ MSG_REMOVING = "Removal requested"
 
 class RoomInputError(ValueError):
     """Bad input from the admin, with a message fit for the page."""
-
-
-def _enqueue(func, *args):
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task(func, *args))
 
 
 def _actor(actor):
@@ -100,13 +91,8 @@ def retry_delay(attempt):
 
 
 # --- settings -------------------------------------------------------------------------------------------------
-def workspace_settings(organization):
-    return WorkspaceSettings.objects.get_or_create(organization=organization)[0]
-
-
-def workspaces_enabled(organization):
-    """Whether the org uses workspaces (the scopes line then asks for the Directory rooms scope)."""
-    return WorkspaceSettings.objects.filter(organization_id=organization.pk, enabled=True).exists()
+workspace_settings = config.workspace_settings
+workspaces_enabled = config.workspaces_enabled
 
 
 def _account(value, label):
@@ -319,7 +305,7 @@ def _set_state(room, state, **fields):
 def _start_validation(room, *, actor=None, message=MSG_VALIDATION):
     _set_state(room, State.PENDING, error_code="", error_detail="", attempts=0, next_retry_at=None)
     _history(room, message, actor=actor)
-    _enqueue(VALIDATE_TASK, room.pk)
+    enqueue_after_commit(room_validate_task, room.pk)
     return room
 
 
@@ -481,8 +467,8 @@ def room_validate(*, room_id):
         current.save()
         _set_state(current, State.ACTIVE, error_code="", error_detail="", attempts=0, next_retry_at=None)
         _history(current, MSG_ACTIVE)
-        _enqueue(SOURCE_START_TASK, source.pk)
-        _enqueue(FREEBUSY_TASK, current.pk)
+        enqueue_after_commit(room_source_start_task, source.pk)
+        enqueue_after_commit(freebusy.room_freebusy_refresh_task, current.pk)
     return State.ACTIVE
 
 
@@ -518,7 +504,7 @@ def rooms_retry_due(*, now=None):
         Room.objects.filter(pk__in=due, next_retry_at__lte=now).update(next_retry_at=None)
         Room.objects.filter(pk__in=stale).update(state_changed_at=now)
         for pk in due + stale:
-            _enqueue(VALIDATE_TASK, pk)
+            enqueue_after_commit(room_validate_task, pk)
     return len(due) + len(stale)
 
 
@@ -537,7 +523,7 @@ def room_remove(*, room, actor=None):
         sources.sources_disable(source_ids=[room.source_id])
     audit_record(organization=room.organization, actor=actor, action="room.remove", target=room,
                  detail={"acl_rule": bool(room.acl_rule_id)})
-    _enqueue(REMOVE_TASK, room.pk)
+    enqueue_after_commit(room_remove_task, room.pk)
     return room
 
 
@@ -563,3 +549,24 @@ def room_remove_run(*, room_id):
         sources.sources_disable(source_ids=[source_id])
         CalendarSource.objects.filter(pk=source_id).delete()
     return True
+
+
+# --- background entry points (django-q2: positional ids only, never meeting data) ----------------------------
+def room_validate_task(room_id):
+    return room_validate(room_id=room_id)
+
+
+def room_source_start_task(source_id):
+    """The first full sync and push channel of a room's calendar source."""
+    outcome = sources.source_start(source_id=source_id)
+    return None if outcome is None else {"full": outcome.full, "calls": outcome.calls}
+
+
+def room_remove_task(room_id):
+    return room_remove_run(room_id=room_id)
+
+
+def rooms_periodic():
+    """Every minute: release no-shows, retry due validations, refresh free/busy not refreshed for a while."""
+    return {"released": booking.rooms_release_due(), "retried": rooms_retry_due(),
+            "refreshed": freebusy.rooms_freebusy_refresh_stale()}

@@ -97,3 +97,17 @@ def test_the_device_api_serves_a_room_as_a_person(active_room, rooms_google):
     _, raw = device_token_create(organization=active_room.organization, source=active_room.source, name="Room A")
     body = Client().get(reverse("api_meetings"), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert [m["title"] for m in body["meetings"]] == ["Design review"]
+
+
+def test_a_room_in_error_shows_why_on_its_display(workspaces_on, rooms_google):
+    from calendar_sync.workspaces import services
+
+    room = services.room_add(organization=workspaces_on, email="nowhere@resource.calendar.google.com")
+    _display, raw = displays.display_create(room=room, name="Door")
+    client = Client()
+    assert client.get(reverse("room_display", args=[raw])).status_code == 200
+    state = client.get(reverse("room_display_state", args=[raw])).json()
+    assert state["active"] is False and state["unavailable"] == "Room unknown to Google"
+    refused = client.post(reverse("room_display_action", args=[raw, "book"]), data={"minutes": 30},
+                          content_type="application/json")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_active"
