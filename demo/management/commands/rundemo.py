@@ -1,6 +1,7 @@
 """`make run`: the whole product on one machine, with an emulated Google Workspace tenant.
 
-Starts the Google Workspace emulator, migrates, seeds a demo organization (``seed_demo``), then runs the web
+Starts the Google Workspace emulator and the Webex Meetings emulator (the demo org's meeting service), migrates,
+seeds a demo organization (``seed_demo``), then runs the web
 server and one django-q2 worker cluster until Ctrl-C. Each child's output is prefixed with its name.
 """
 
@@ -30,12 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000")
         parser.add_argument("--emulator-port", type=int, default=8765)
         parser.add_argument("--dns-port", type=int, default=8053)
+        parser.add_argument("--webex-port", type=int, default=8766)
         parser.add_argument("--no-seed", action="store_true")
 
     def handle(self, *args, addr, emulator_port, dns_port, no_seed, **options):
         if not settings.DEBUG:
             raise CommandError("rundemo is for development: run it through `make run` (DEBUG=1).")
         self.children = []
+        self.webex_port = options.get("webex_port") or 8766
         signal.signal(signal.SIGTERM, lambda *_: self._stop_and_exit())
         try:
             self._run(addr, emulator_port, dns_port, no_seed)
@@ -68,12 +71,27 @@ class Command(BaseCommand):
                     raise CommandError(f"The emulator did not start on {base}.") from None
                 time.sleep(0.1)
 
+        # The demo org's meeting service: an emulated Webex site (the web server and worker inherit its URL).
+        webex = f"http://127.0.0.1:{self.webex_port}"
+        self.stdout.write(f"Starting the Webex Meetings emulator on {webex}…")
+        self._spawn("webex", [sys.executable, "-m", "webex_emulator", "--port", str(self.webex_port)])
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(webex + "/_emulator/sites", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise CommandError(f"The Webex emulator did not start on {webex}.") from None
+                time.sleep(0.1)
+        os.environ["WEBEX_API_BASE"] = settings.WEBEX_API_BASE = webex + "/v1"
+
         os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         call_command("install_schedules", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         if not no_seed:
-            call_command("seed_demo", emulator=base)
+            call_command("seed_demo", emulator=base, webex=webex)
 
         self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
         self._spawn("web", [sys.executable, "manage.py", "runserver", "--noreload", addr])
@@ -85,6 +103,7 @@ class Command(BaseCommand):
             "  User       ana@demo.example.com / demo-user-pass\n"
             "  Rooms      Workspaces page; each room display's URL is printed above\n"
             f"  Google     emulated at {base} (control API under /_emulator/)\n"
+            f"  Webex      emulated at {webex} (site demo.webex.com; control API under /_emulator/)\n"
             "  Stop       Ctrl-C\n"
         ))
         while True:

@@ -35,6 +35,7 @@ PEOPLE = [
     ("dee", "Dee", "Suspended", "en", "UTC", {"suspended": True}),
 ]
 VERIFICATION_TOKEN = "demo-verification-token"
+WEBEX_SITE = "demo.webex.com"
 
 
 Emulator = EmulatorControl  # the one control client
@@ -84,6 +85,9 @@ def demo_events(now):
          "end": {"date": (today + timedelta(days=8)).isoformat()}},
         {"summary": "1:1 with Bo-ra", "location": "sip:ana.martin@demo.webex.com",
          "start": _at(today - timedelta(days=1), 11), "end": _at(today - timedelta(days=1), 11, 30)},
+        {"summary": "Open-source community call",
+         "description": "Pasted from the invitation:\nhttps://meet.jit.si/CalendarHubCommunityCall",
+         "start": _at(today + timedelta(days=4), 17), "end": _at(today + timedelta(days=4), 18)},
     ]
     for event in events:
         if "attendees" in event:
@@ -96,12 +100,39 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--emulator", default=settings.GOOGLE_API_ENDPOINT or "http://127.0.0.1:8765")
+        parser.add_argument("--webex", default="", help="The Webex emulator's URL (the demo org's meeting service).")
 
     def handle(self, *args, emulator, **options):
         emu = Emulator(emulator)
         self.seed_google(emu)
         org = self.seed_org()
+        self.seed_webex(options.get("webex") or "", org)
         self.after_seed(emu, org)
+
+    # --- Webex side: the demo org's meeting service -----------------------------------------------------------
+    def seed_webex(self, base, org):
+        """An emulated Webex site demo.webex.com whose hosts are the demo people, a service app authorized for it,
+        and the org's Meeting service pointing at it: an @webex event gets a real (emulated) Webex meeting."""
+        from calendar_sync.scheduling.services import meeting_service_save
+
+        if not base:
+            self.stdout.write("No Webex emulator given: keyword scheduling stays off in the demo.")
+            return
+        webex = EmulatorControl(base.rstrip("/"))
+        webex.call("POST", "/_emulator/reset")
+        webex.call("POST", "/_emulator/sites", {"siteUrl": WEBEX_SITE, "name": "Demo Company"})
+        for local, given, family, *_ in PEOPLE:
+            webex.call("POST", "/_emulator/users", {
+                "email": f"{local}@{DOMAIN}", "displayName": f"{given} {family}", "siteUrl": WEBEX_SITE,
+                "personalRoomId": f"{local}.{family.lower()}"})
+        app = webex.call("POST", "/_emulator/service-apps", {
+            "name": "Calendar Hub", "siteUrls": [WEBEX_SITE],
+            "scopes": ["meeting:admin_schedule_write", "meeting:admin_schedule_read",
+                       "meeting:admin_preferences_read"]})
+        meeting_service_save(organization=org, values={
+            "kind": "webex", "webex_site_url": WEBEX_SITE, "webex_client_id": app["client_id"],
+            "webex_client_secret": app["client_secret"], "webex_refresh_token": app["refresh_token"]})
+        self.stdout.write(f"Emulated Webex site {WEBEX_SITE} at {base}: the demo org's meeting service")
 
     # --- Google side ----------------------------------------------------------------------------------------
     def seed_google(self, emu):
