@@ -16,6 +16,7 @@ class CalendarSyncConfig(AppConfig):
         from calendar_sync.sync import sources
         from calendar_sync.warmup import worker_warm_up
         from calendar_sync.workspaces import freebusy as room_freebusy
+        from calendar_sync.workspaces import health as room_health
         from calendar_sync.workspaces import services as rooms
         from controlhub.onboarding.services import register_feature_scope
         from controlhub.people.calendar import person_calendar_started
@@ -33,3 +34,4 @@ class CalendarSyncConfig(AppConfig):
         person_calendar_started.connect(presence.presence_on_calendar_started, dispatch_uid="presence.started")
         # A person sees their calendar failing, retrying or recovered; the engine never knows who owns a source.
         sources.source_health.connect(person_on_source_health, dispatch_uid="people.calendar_health")
+        sources.source_health.connect(room_health.room_on_source_health, dispatch_uid="workspaces.room_health")

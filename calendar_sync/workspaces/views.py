@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from calendar_sync.google import errors as google_errors
-from calendar_sync.workspaces import booking, displays, services
+from calendar_sync.workspaces import booking, displays, health, services
 from calendar_sync.workspaces import selectors as sel
 from calendar_sync.workspaces.errors import room_error_info
 from calendar_sync.workspaces.forms import DisplayForm, RoomAddForm, RoomPolicyForm, WorkspaceSettingsForm
@@ -41,6 +41,7 @@ HISTORY_TEXT = {
     services.MSG_BACK_IN_GOOGLE: gettext_lazy("Back in the Google directory"),
     services.MSG_POLICY: gettext_lazy("Display policy changed"),
     services.MSG_REMOVING: gettext_lazy("Removal requested"),
+    health.MSG_SYNC_RECOVERED: gettext_lazy("Room calendar sync recovered"),
 }
 
 
@@ -49,6 +50,8 @@ def history_rows(room):
     for entry in room.history.select_related("actor")[:50]:
         if entry.message.startswith("Error: ") and entry.code:
             text = _("Error: %(title)s") % {"title": room_error_info(entry.code).title}
+        elif entry.message.startswith(health.MSG_SYNC_FAILING) and entry.code:
+            text = _("Room calendar sync failing: %(title)s") % {"title": room_error_info(entry.code).title}
         elif entry.message.startswith("Validation will be retried at "):
             text = _("Validation will be retried at %(when)s") % {
                 "when": entry.message.removeprefix("Validation will be retried at ")}

@@ -141,3 +141,21 @@ def test_error_then_reactivate_after_the_fix(workspaces_on, rooms_google):
 def test_a_room_address_cannot_be_the_scheduling_account(workspaces_on):
     with pytest.raises(services.RoomInputError):
         services.workspaces_configure(organization=workspaces_on, enabled=True, scheduling_account=ROOM_A)
+
+
+def test_sync_failing_puts_the_room_in_error_and_recovery_lifts_it(active_room, rooms_google):
+    from calendar_sync.sync.sources import source_run
+    from calendar_sync.workspaces.health import MSG_SYNC_FAILING, MSG_SYNC_RECOVERED
+
+    source_run(source_id=active_room.source_id)
+    rooms_google.patch_user(SCHED, suspended=True)  # only an admin can fix this
+    source_run(source_id=active_room.source_id)
+    room = Room.objects.get(pk=active_room.pk)
+    assert room.state == Room.State.ERROR and room.error_code == "not_a_calendar_user"
+    assert room.history.filter(message__startswith=MSG_SYNC_FAILING).exists()
+    rooms_google.patch_user(SCHED, suspended=False)
+    CalendarSource.objects.filter(pk=room.source_id).update(next_sync_at=None)
+    source_run(source_id=room.source_id)
+    room.refresh_from_db()
+    assert room.state == Room.State.ACTIVE and room.error_code == ""
+    assert room.history.filter(message=MSG_SYNC_RECOVERED).exists()
