@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ["bench_emulator", "bench_activation", "bench_sync", "bench_meetings", "bench_rooms"]
+BENCHMARKS = ["bench_emulator", "bench_activation", "bench_sync", "bench_meetings", "bench_rooms", "bench_keywords"]
 
 
 def main():
