@@ -161,6 +161,7 @@ def pages(seeded):
         ("meetings", "/meetings/", "li.mtg"),
         ("meetings past", "/meetings/?past=1", "li.mtg"),
         ("device tokens", "/device-tokens/", "#tokens"),
+        ("meeting service", "/meeting-service/", "#meeting-service-form"),
         ("404", "/no-such-page/", "h1"),
     ] + ([
         ("workspaces", "/workspaces/", "#workspace-settings"),
