@@ -9,7 +9,10 @@ Two handlers behind one address:
   which Django's ASGI handler cannot do for synchronous views (it runs each request on a fresh thread).
 """
 
+import asyncio
 import os
+import signal
+import threading
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlhub.settings")
 
@@ -26,10 +29,29 @@ streams = get_asgi_application()
 pages = WSGIMiddleware(get_wsgi_application(), workers=getattr(settings, "WEB_THREADS", 8))
 
 
+def _end_streams_on_exit_signals():
+    """uvicorn (and gunicorn's uvicorn worker) wait for open responses before shutting down, and a live stream
+    lasts minutes: on SIGINT/SIGTERM end the streams first, then let the server's own handler run."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            loop.call_soon_threadsafe(live.close_streams, loop)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
 async def _lifespan(receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            _end_streams_on_exit_signals()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             live.close_streams()

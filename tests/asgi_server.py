@@ -30,7 +30,11 @@ class AsgiServer:
         self.thread = threading.Thread(target=self._run, name="asgi-test-server", daemon=True)
 
     def _run(self):
-        asyncio.run(self.server.serve(sockets=[self.sock]))
+        asyncio.run(self._serve())
+
+    async def _serve(self):
+        self.loop = asyncio.get_running_loop()
+        await self.server.serve(sockets=[self.sock])
 
     def start(self):
         self.thread.start()
@@ -42,6 +46,9 @@ class AsgiServer:
         return self
 
     def stop(self):
+        from controlhub.tenancy import live
+
+        self.loop.call_soon_threadsafe(live.close_streams, self.loop)  # as a signal does under `make run`
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()

@@ -31,6 +31,7 @@ from calendar_sync.google.keys import load_service_account_file, parse_service_a
 from controlhub.onboarding import tenant
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy import boundary as tenant_boundary
+from controlhub.tenancy import live
 from controlhub.tenancy.errors import describe_google_error, error_info
 from controlhub.tenancy.google_connection import _own_key_aad, org_gateway, other_universes_allowed
 from controlhub.tenancy.keys import org_cipher
@@ -168,6 +169,7 @@ def org_key_status(organization):
 def _reset_setup(organization):
     organization.setup_state = Organization.SetupState.NOT_SET_UP
     organization.setup_checked_at = None
+    live.publish(f"org:{organization.pk}:setup")
 
 
 @transaction.atomic
@@ -241,6 +243,7 @@ def connection_test_start(*, organization, test_email, actor=None):
     )
     Organization.objects.filter(pk=organization.pk).update(setup_state=Organization.SetupState.TESTING)
     organization.setup_state = Organization.SetupState.TESTING
+    live.publish(f"org:{organization.pk}:setup", f"test:{test.pk}")
     audit_record(organization=organization, actor=actor, action="google.connection_test.started", target=test,
                  detail={"test_email": test.test_email})
     enqueue_after_commit(connection_test_run_task, test.pk)
@@ -274,6 +277,7 @@ class _Run:
         row.update(status=status, code=code, detail=str(detail)[:1000])
         self.test.results = list(self.results.values())
         self.test.save(update_fields=["results"])
+        live.publish(f"test:{self.test.pk}")  # the checklist fills in as it runs
 
     def fail(self, check, exc, *, code=None, detail=None):
         self.set(check, "fail", code=code or getattr(exc, "error_code", "google_error"),
@@ -295,6 +299,7 @@ def connection_test_run(*, test_id):
     org = test.organization
     test.state = ConnectionTest.State.RUNNING
     test.save(update_fields=["state"])
+    live.publish(f"test:{test.pk}")
     run = _Run(test)
     try:
         _run_checks(run, org, test.test_email)
@@ -317,6 +322,7 @@ def _finish(test, org):
     test.save(update_fields=["state", "ok", "finished_at", "results"])
     state = Organization.SetupState.READY if ok else Organization.SetupState.FAILING
     Organization.objects.filter(pk=org.pk).update(setup_state=state, setup_checked_at=now)
+    live.publish(f"org:{org.pk}:setup", f"test:{test.pk}")  # the Connect Google badge leaves Testing
     failed = [r["code"] for r in test.results if r["status"] == "fail"]
     audit_record(organization=org, actor=test.started_by, action="google.connection_test.finished", target=test,
                  detail={"ok": ok, "failed": failed, "test_email": test.test_email})

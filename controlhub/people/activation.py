@@ -33,6 +33,7 @@ from controlhub.people import calendar as person_calendar
 from controlhub.people import jobs
 from controlhub.people.models import BulkJob, Person, PersonHistory
 from controlhub.tenancy import boundary as tenant_boundary
+from controlhub.tenancy import live
 from controlhub.tenancy.boundary import TenantBoundary
 from controlhub.tenancy.errors import describe_google_error, error_info
 from controlhub.tenancy.google_connection import org_gateway
@@ -65,6 +66,8 @@ def _actor(actor):
 
 
 def _history(person, message, *, code="", actor=None, at=None):
+    # Every change of a person writes history: the pages showing the person, and the org's counts, hear of it.
+    live.publish(f"person:{person.pk}", f"org:{person.organization_id}:people")
     return PersonHistory.objects.create(
         person=person, message=message[:300], code=code, actor=_actor(actor), at=at or timezone.now()
     )
@@ -379,6 +382,7 @@ def _bulk_chunk(job, org, chunk, target_states, facts, actor):
         person_calendar.person_calendars_disable(person_ids=pks)
         enqueue_each_after_commit(person_calendar.person_calendar_stop_task, pks)
         counts["off"] = len(pks)
+        _announce_chunk(org, pks)
         return counts
 
     first = MSG_ENABLED if job.kind == BulkJob.Kind.ACTIVATE else MSG_REACTIVATE
@@ -411,7 +415,12 @@ def _bulk_chunk(job, org, chunk, target_states, facts, actor):
     enqueue_each_after_commit(person_validate_task, eligible)
     counts["pending"] = len(eligible)
     counts["error"] = sum(len(p) for p in blocked.values())
+    _announce_chunk(org, [pk for pk, _email, _verified in rows])
     return counts
+
+
+def _announce_chunk(org, pks):
+    live.publish(f"org:{org.pk}:people", *(f"person:{pk}" for pk in pks))
 
 
 # --- background entry points (django-q2: positional ids only) ------------------------------------------------

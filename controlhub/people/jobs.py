@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from controlhub.people.models import BulkJob
+from controlhub.tenancy import live
 
 # Sent after each transition or progress step of a job, with ``job_id``: live pages listen.
 bulk_job_changed = django.dispatch.Signal()
@@ -14,6 +15,7 @@ bulk_job_changed = django.dispatch.Signal()
 
 def _changed(job_id):
     bulk_job_changed.send(sender=BulkJob, job_id=job_id)
+    live.publish(f"job:{job_id}")  # the job's page, after the transaction (if any) commits
 
 
 def bulk_job_started(*, job, total=None, **fields):

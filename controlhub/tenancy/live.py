@@ -83,32 +83,38 @@ class LiveTokenInvalid(Exception):
 
 
 # --- publishing -------------------------------------------------------------------------------------------------
-_local = threading.local()
+class _Publish:
+    """An on-commit callback sending a set of topics; publishes in the same transaction (and savepoint) join it,
+    so a burst of changes goes out once per topic, and a rolled-back transaction's callback is dropped with it."""
+
+    __slots__ = ("topics",)
+
+    def __init__(self, topics):
+        self.topics = set(topics)
+
+    def __call__(self):
+        topics = sorted(self.topics)
+        try:
+            backend().send(topics)
+        except Exception:  # noqa: BLE001 - a page missing one event is no reason to fail the work that changed
+            logger.warning("could not publish %d live topic(s)", len(topics), exc_info=True)
 
 
 def publish(*topics):
     """Tell the pages following ``topics`` that they changed, once the current transaction commits (at once
-    outside one). A burst of publishes in one transaction is sent once per topic; a rolled-back transaction's
-    topics go out with the next publish of the thread (a spurious event costs a page one refetch). Never raises:
-    a failure to publish is logged, and the pages catch up on their next event or reconnect."""
-    pending = getattr(_local, "pending", None)
-    if pending is None:
-        pending = _local.pending = set()
-    pending.update(t for t in topics if t)
-    if pending:
-        transaction.on_commit(_flush)
-
-
-def _flush():
-    pending = getattr(_local, "pending", None)
-    if not pending:
+    outside one). Never raises: a failure to publish is logged, and the pages catch up on their next event or
+    reconnect."""
+    topics = {t for t in topics if t}
+    if not topics:
         return
-    topics = sorted(pending)
-    pending.clear()
-    try:
-        backend().send(topics)
-    except Exception:  # noqa: BLE001 - a page missing one event is no reason to fail the work that changed
-        logger.warning("could not publish %d live topic(s)", len(topics), exc_info=True)
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        sids = set(conn.savepoint_ids)
+        for entry in conn.run_on_commit[-64:][::-1]:
+            if isinstance(entry[1], _Publish) and entry[0] == sids:
+                entry[1].topics.update(topics)
+                return
+    transaction.on_commit(_Publish(topics))
 
 
 # --- backends ---------------------------------------------------------------------------------------------------
@@ -381,9 +387,10 @@ def hub():
     return current
 
 
-def close_streams():
-    """End every open stream of this event loop (server shutdown): browsers reconnect to another worker."""
-    current = _hubs.get(asyncio.get_running_loop())
+def close_streams(loop=None):
+    """End every open stream of ``loop`` (the running one by default) at server shutdown: the responses complete,
+    the server closes their connections at once, and the browsers reconnect (to another worker)."""
+    current = _hubs.get(loop or asyncio.get_running_loop())
     if current is not None:
         current.closing.set()
 

@@ -100,11 +100,14 @@
     window.open(btn.dataset.joinUrl, "_blank", "noopener");
   });
 
-  // --- self-update: poll the list partial with If-None-Match; swap only when it changed ------------------------
+  // --- self-update: fetch the list partial with If-None-Match when told it changed (live.js: a pushed event, or
+  // its slower poll when the stream is unavailable); swap only when it changed -----------------------------------
   let polling = false;
+  let pollAgain = false;
   async function poll() {
-    if (polling) return;
+    if (polling) { pollAgain = true; return; }
     polling = true;
+    pollAgain = false;
     try {
       const resp = await fetch(root.dataset.partialUrl, {
         headers: etag ? { "If-None-Match": etag, "X-Requested-With": "fetch" } : { "X-Requested-With": "fetch" },
@@ -119,13 +122,18 @@
         root.dispatchEvent(new CustomEvent("meetings:updated"));
       }
     } catch (e) { /* offline: try again next time */ }
-    finally { polling = false; }
+    finally {
+      polling = false;
+      if (pollAgain) poll();  // a change arrived while this fetch was under way
+    }
   }
+  root.addEventListener("live:change", (ev) => { ev.preventDefault(); poll(); });
   Object.assign(window.calendarHubMeetings, { poll: poll, tick: tick });
 
   tick();
   setInterval(tick, 1000);
-  setInterval(poll, POLL_MS);
+  // Without live.js or a live token (a page with no calendar), keep the old poll.
+  if (!window.calendarHubLive || !root.dataset.liveToken) setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) { poll(); tick(); } });
   if (location.search.includes("past=1")) {
     const today = document.getElementById("today");
