@@ -103,9 +103,10 @@ def test_api_disabled_names_the_api(google_tenant, ready_org, commit):
     assert "calendar-json.googleapis.com" in person.error_detail
 
 
-def test_503_storm_then_recovery(google_tenant, ready_org, admin_client, commit):
-    # The gateway retries 4 times inside one validation; 6 failures => one scheduled retry, then success.
-    google_tenant.fault(method="GET", path_regex=r".*/events$", status=503, count=6)
+def test_503_storm_then_recovery(google_tenant, ready_org, admin_client, commit, settings):
+    # The gateway tries N times inside one validation; 2N - 1 failures => one scheduled retry, then success.
+    attempts = settings.GOOGLE_RETRY_ATTEMPTS
+    google_tenant.fault(method="GET", path_regex=r".*/events$", status=503, count=2 * attempts - 1)
     person = _activate("ana@acme.test", ready_org, commit)
     assert person.calendar_state == "pending"
     assert person.activation_attempts == 1 and person.next_retry_at is not None
