@@ -94,8 +94,11 @@ class Command(BaseCommand):
             call_command("seed_demo", emulator=base, webex=webex)
 
         self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
-        self._spawn("web", [sys.executable, "manage.py", "runserver", "--noreload", addr])
         host = addr if ":" in addr else f"127.0.0.1:{addr}"
+        # The ASGI server, as in production: pages on a thread pool, live updates pushed to open pages.
+        web_host, web_port = host.rsplit(":", 1)
+        self._spawn("web", [sys.executable, "-m", "uvicorn", "controlhub.asgi:application", "--host", web_host,
+                            "--port", web_port, "--no-access-log", "--timeout-graceful-shutdown", "3"])
         self.stdout.write(self.style.SUCCESS(
             "\nCalendar Hub demo is starting.\n"
             f"  Open       http://{host}/\n"
