@@ -14,9 +14,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from calendar_sync.encryption.aad import table_of
+from calendar_sync.encryption.aad import encrypted_tables, table_of
 from calendar_sync.encryption.crypto import DataCipher, aad_for
-from calendar_sync.scheduling.models import KeywordMeeting
+from calendar_sync.scheduling.models import KeywordMeeting, MeetingService
 from calendar_sync.sync.meeting_fields import ALL_FIELDS, row_key
 from calendar_sync.sync.models import Meeting
 from controlhub.tenancy.keys import (
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 MEETING_TABLE = table_of(Meeting)
 KEYWORD_TABLE = table_of(KeywordMeeting)
 OWN_KEY_TABLE = table_of(Organization)
+MEETING_SERVICE_TABLE = table_of(MeetingService)
 BATCH_SIZE = 500
 
 
@@ -99,11 +100,30 @@ def _rotate_keyword_meetings(org, new, batch_size, progress):
             if not batch:
                 return
             for km in batch:
-                aad = aad_for(KEYWORD_TABLE, "join_url", row_key(km.source_id, km.google_event_id))
-                km.join_url_enc = _reencrypt(org, km.join_url_enc, aad, new)
+                key = row_key(km.source_id, km.google_event_id)
+                km.join_url_enc = _reencrypt(org, km.join_url_enc, aad_for(KEYWORD_TABLE, "join_url", key), new)
+                km.details_enc = _reencrypt(org, km.details_enc, aad_for(KEYWORD_TABLE, "details", key), new)
                 km.key_version = new.key_version
-            KeywordMeeting.objects.bulk_update(batch, ["join_url_enc", "key_version"])
+            KeywordMeeting.objects.bulk_update(batch, ["join_url_enc", "details_enc", "key_version"])
         progress["keyword_meetings"] += len(batch)
+
+
+def _rotate_meeting_service(org, new, progress):
+    """The meeting service's secrets (one row per org), each bound to its column and the org."""
+    with transaction.atomic():
+        service = MeetingService.objects.select_for_update().filter(organization=org).first()
+        if service is None:
+            return
+        changed = []
+        for column in encrypted_tables()[MEETING_SERVICE_TABLE]:
+            blob = getattr(service, f"{column}_enc")
+            if blob is not None and DataCipher.key_version_of(bytes(blob)) < new.key_version:
+                setattr(service, f"{column}_enc",
+                        _reencrypt(org, blob, aad_for(MEETING_SERVICE_TABLE, column, org.pk), new))
+                changed.append(f"{column}_enc")
+        if changed:
+            service.save(update_fields=changed)
+            progress["meeting_service"] = len(changed)
 
 
 def org_key_rotate(*, organization, batch_size=BATCH_SIZE):
@@ -123,6 +143,7 @@ def org_key_rotate(*, organization, batch_size=BATCH_SIZE):
             org.own_key_ciphertext = _reencrypt(org, org.own_key_ciphertext, _own_key_aad(org), new)
             org.save(update_fields=["own_key_ciphertext"])
             progress["own_key"] = True
+    _rotate_meeting_service(organization, new, progress)
     OrgDataKey.objects.filter(organization=organization, version__lt=latest, retired_at__isnull=True).update(
         retired_at=timezone.now()
     )
