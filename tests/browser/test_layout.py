@@ -90,7 +90,9 @@ def with_strict_csp(context, live_server):
     """Serve the app with the Content-Security-Policy it will get in production, and record violations."""
 
     def add_header(route):
-        if route.request.method != "GET":  # uploads are not re-sent faithfully by route.fetch; POSTs redirect
+        # Only pages need the header. Streams (live updates) never end, so route.fetch must not wait for them;
+        # uploads are not re-sent faithfully by route.fetch, and POSTs answer with a redirect to a page anyway.
+        if route.request.resource_type != "document" or route.request.method != "GET":
             route.continue_()
             return
         response = route.fetch(max_redirects=0)
