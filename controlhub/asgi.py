@@ -21,12 +21,12 @@ from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from controlhub.tenancy import live  # noqa: E402
-
 LIVE_PREFIX = "/live/"
 
-streams = get_asgi_application()
+streams = get_asgi_application()  # sets Django up: project modules import from here on
 pages = WSGIMiddleware(get_wsgi_application(), workers=getattr(settings, "WEB_THREADS", 8))
+
+from controlhub.tenancy import live  # noqa: E402
 
 
 def _end_streams_on_exit_signals():
