@@ -7,12 +7,17 @@ Run: ``.venv/bin/python -m bench.bench_meetings``. Standalone: a temporary SQLit
    JSON API and its 304, each with the default first 100 rows and with all rows; SQL queries per request; a
    bare-request baseline (the fixed cost of the test client and middleware). Targets: HTML <= 10 ms, JSON <= 5 ms,
    <= 2 queries for the API whatever the count (1 for its 304); the API's 304 at least 5x cheaper than a 200.
+   CPU time (this thread's) is printed beside wall-clock time: on a shared machine other processes inflate the
+   latter, not the former.
+1b. Compiled queries vs the ORM: the "who" queries and the window's rows, through ``calendar_sync.meetings.compiled``
+   and through the ORM building the same queryset, CPU µs per call (min / median of 9 interleaved rounds): what
+   compiling once saves (the figures in that module's docstring come from here).
 2. Over HTTP (gunicorn, 2 workers) with a local load loop (a thread pool of urllib clients, bounded by count):
    p50/p99 of the page, the API and the API's 304, default and all rows; the body size is printed so a redirect
    to the sign-in page cannot pass for the page. Targets: p99 <= 50 ms; 304 at least 5x cheaper than 200.
 
-Knobs: ``BENCH_MEETINGS`` (300), ``BENCH_ITER`` (200), ``BENCH_HTTP_REQUESTS`` (1500; 0 skips part 2),
-``BENCH_HTTP_CLIENTS`` (4).
+Knobs: ``BENCH_MEETINGS`` (300), ``BENCH_ITER`` (200), ``BENCH_COMPILED`` (1; 0 skips part 1b),
+``BENCH_HTTP_REQUESTS`` (1500; 0 skips part 2), ``BENCH_HTTP_CLIENTS`` (4).
 """
 
 import os
@@ -27,11 +32,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import bench_environment, free_port
-from controlhub.people.calendar import person_calendar_source
 
 TMP = Path(tempfile.mkdtemp(prefix="bench_meetings_"))
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "300"))
 ITER = int(os.environ.get("BENCH_ITER", "200"))
+COMPILED = os.environ.get("BENCH_COMPILED", "1") != "0"
 HTTP_REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "1500"))
 HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +62,7 @@ def seed():
     from calendar_sync.meetings.device_tokens import device_token_create
     from calendar_sync.sync.meeting_fields import cipher_for_writes, encrypt_fields
     from calendar_sync.sync.models import CalendarSource, Meeting
+    from controlhub.people.calendar import person_calendar_source
     from controlhub.people.models import Person
     from controlhub.tenancy.models import Membership
     from controlhub.tenancy.orgs import membership_set, organization_create
@@ -93,14 +99,19 @@ def seed():
 
 
 def timed(fn, n):
+    """Medians of wall-clock and CPU time (this thread's: what other processes on a shared machine do not
+    inflate) in ms, and the statuses seen."""
     samples = []
+    cpu = []
     statuses = set()
     for _ in range(n):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         response = fn()
         samples.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
         statuses.add(response.status_code)
-    return statistics.median(samples), statuses
+    return statistics.median(samples), statistics.median(cpu), statuses
 
 
 def in_process(user, raw):
@@ -146,17 +157,52 @@ def in_process(user, raw):
 
             with connection.execute_wrapper(counter):
                 expected = call().status_code
-            median, statuses = timed(call, ITER)
+            median, cpu, statuses = timed(call, ITER)
             if statuses == {expected}:
                 break
-        results[name] = (median, count[0])
+        results[name] = (median, count[0], cpu)
     print(f"In-process, {MEETINGS} meetings in the window ({n} shown by default), {ITER} iterations (median):")
-    for name, (median, queries) in results.items():
-        print(f"  {name:<26} {median:6.2f} ms   {queries} SQL queries")
+    for name, (median, queries, cpu) in results.items():
+        print(f"  {name:<26} {median:6.2f} ms   {queries} SQL queries   CPU {cpu:6.2f} ms")
     print("  (the page's and partial's counts include 3 for the signed-in user: session, user, and the person with "
           "organization, source and membership)")
     full, not_modified = results["JSON API (200)"][0], results["JSON API (304)"][0]
     print(f"  API 304 is {full / not_modified:.1f}x cheaper than a full response (target >= 5x)")
+
+
+def compiled_vs_orm(user, raw):
+    from datetime import timedelta
+
+    from calendar_sync.meetings import device_tokens, selectors
+
+    person = selectors.person_of_user(user=user)
+    source = person.source
+    window = selectors.window_for(time_zone=person.effective_time_zone)
+    after, before = window.start - timedelta(days=1), window.end + timedelta(days=1)
+    hashed = device_tokens.token_hash(raw)
+    cases = [
+        ("person of the signed-in user", 300, lambda: selectors.person_of_user(user=user),
+         lambda: list(selectors._person_of_user_queryset("default", user.pk))),
+        ("device token (+ source, org, person)", 300, lambda: device_tokens._token_by_hash(hashed),
+         lambda: list(device_tokens._auth_queryset("default", hashed))),
+    ] + [
+        (f"window rows, limit {limit}", 100, lambda limit=limit: selectors._run(selectors._read_queryset, source,
+                                                                                 window, limit),
+         lambda limit=limit: list(selectors._read_queryset("default", source.pk, after, before, limit)))
+        for limit in (selectors.PAGE_ROWS + 1, MEETINGS + 1)
+    ]
+    print("Compiled queries vs the ORM building the same queryset (CPU µs per call, min / median of 9 rounds):")
+    for name, calls, compiled, orm in cases:
+        samples = {"compiled": [], "orm": []}
+        for _ in range(9):
+            for kind, fn in (("compiled", compiled), ("orm", orm)):
+                c0 = time.thread_time()
+                for _ in range(calls):
+                    fn()
+                samples[kind].append((time.thread_time() - c0) / calls * 1e6)
+        (c_min, c_med), (o_min, o_med) = ((min(v), statistics.median(v)) for v in samples.values())
+        print(f"  {name:<38} compiled {c_min:6.0f} / {c_med:6.0f}   ORM {o_min:6.0f} / {o_med:6.0f}   "
+              f"{o_med / c_med:4.1f}x")
 
 
 def _server_cpu_seconds(master_pid):
@@ -302,6 +348,8 @@ def main():
     call_command("migrate", verbosity=0)
     user, raw = seed()
     in_process(user, raw)
+    if COMPILED:
+        compiled_vs_orm(user, raw)
     if HTTP_REQUESTS > 0:
         http_load(user, raw)
 

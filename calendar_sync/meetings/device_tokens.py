@@ -14,8 +14,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from calendar_sync.meetings.compiled import compiled_first
 from calendar_sync.meetings.models import DeviceToken
-from calendar_sync.meetings.selectors import compiled_first
 from controlhub.tenancy.orgs import audit_record
 
 TOKEN_PREFIX = "chd_"
@@ -52,7 +52,7 @@ def device_token_revoke(*, token, actor=None):
 
 
 # The token query (token + source + organization + the source's person, three joins) costs more to build and compile than to
-# run, and devices poll it every few seconds: compiled once per database (``meetings_list.compiled_first``), only the
+# run, and devices poll it every few seconds: compiled once per database (``compiled.compiled_first``), only the
 # hash is bound per call. Only the SQL is cached, never a result.
 _PLACEHOLDER_HASH = "placeholder:not-a-sha256-hex-digest"
 

@@ -1,63 +1,47 @@
-"""Selectors for the meetings list page and the JSON API.
+"""Queries of the meetings list page and the JSON API: who is asking, the window, its rows, the ETag, staleness.
+
+What the rows look like (day groups, labels, HTML, JSON) is ``presenters``; the one write of the page (the
+time-zone override) is ``services``.
 
 Cost discipline (the page is opened by every user every day and polled every ~10 s; devices poll the API):
 - who: one query brings the person, organization, source and membership (``person_of_user``); the API's
   device token brings person, organization and source with it; both are compiled once per database
-  (``compiled_first``: building and compiling them cost more than running them);
+  (``compiled.compiled_first``: building and compiling them cost more than running them);
 - the ETag (``meetings_etag``) comes from what that query already loaded (the source's sync stamps, the
   person's state, zone and presence, the window, the minute): no query of its own, so a 304 is the "who" query
   alone and decrypts nothing;
-- the meetings of the window: ONE query (``values_list`` columns through a plain cursor: no model instances, no
-  per-value converters), ``limit + 1`` rows so truncation needs no count;
+- the meetings of the window: ONE query (``values_list`` columns through a plain cursor, compiled once:
+  ``compiled.compiled_rows``; no model instances, no per-value converters), ``limit + 1`` rows so truncation
+  needs no count;
 - decryption only for the rows returned: one decryptor per key version and column, the associated-data prefix
-  prepared once (``DataCipher.decryptor``);
-- times are preformatted here with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows); the HTML rows
-  are joined from pre-escaped strings by the view, the JSON rows are formatted over encoded strings
-  (``meetings_json``, the same document as ``json.dumps(meetings_payload(...))``); an attendee list shared by
-  several rows (a recurring meeting) is parsed once per read;
+  prepared once (``DataCipher.decryptor``); an attendee list shared by several rows (a recurring meeting) is
+  parsed once per read;
 - all-day events are placed by their ``start_date``/``end_date``, never by UTC datetimes, so they never shift.
 """
 
 import hashlib
-import itertools
 import json
-import re
 from collections import namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connections, router, transaction
-from django.db.models.query import get_related_populators
-from django.utils import formats, timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calendar_sync.encryption.crypto import aad_for
+from calendar_sync.meetings.compiled import compiled_first, compiled_rows
 from calendar_sync.presence.services import presence_of
 from calendar_sync.sync.meeting_fields import TABLE, row_key
 from calendar_sync.sync.models import CalendarSource, Meeting
 from controlhub.people.models import Person
 from controlhub.tenancy.keys import org_cipher_version
-from controlhub.tenancy.orgs import audit_record
 
 PAST_DAYS = 7
 FUTURE_DAYS = 31
-JOIN_EARLY = timedelta(minutes=5)
-JOIN_EARLY_MS = int(JOIN_EARLY.total_seconds() * 1000)
 STALE_AFTER = timedelta(minutes=35)
-NAMES_SHOWN = 4
 
-PROVIDER_LABELS = {
-    "webex": gettext_lazy("Webex"),
-    "zoom": gettext_lazy("Zoom"),
-    "meet": gettext_lazy("Google Meet"),
-    "teams": gettext_lazy("Microsoft Teams"),
-    "sip": gettext_lazy("Video system (SIP)"),
-    "tel": gettext_lazy("Phone"),
-    "other": gettext_lazy("Online meeting"),
-}
 # The columns a list row needs, in the order ``meetings_read`` unpacks them.
 _COLUMNS = (
     "id", "google_event_id", "start", "end", "all_day", "start_date", "end_date", "event_type", "attendee_count",
@@ -182,120 +166,30 @@ def window_for(*, time_zone, now=None, show_past=False):
     return Window(zone, today, first, last, start, end, show_past)
 
 
-def _window_rows(source, after, before):
+def _read_queryset(alias, source_id, after, before, limit):
     # ``_run`` passes the window with a day of slack on both sides for all-day rows (stored at midnight of the
     # calendar's zone); the exact placement happens in Python by dates.
-    return Meeting.objects.filter(source=source, end__gt=after, start__lt=before).exclude(
-        status="cancelled"
+    qs = (
+        Meeting.objects.using(alias).filter(source_id=source_id, end__gt=after, start__lt=before)
+        .exclude(status="cancelled").order_by("start", "id").values_list(*_COLUMNS)
     )
-
-
-def _read_queryset(source, after, before, limit):
-    qs = _window_rows(source, after, before).order_by("start", "id").values_list(*_COLUMNS)
     return qs[:limit] if limit else qs
 
 
-# Building and compiling these querysets costs more than running them (~1 ms), so each shape is compiled once per
-# database with placeholder values, and later calls only bind the real ones (converted exactly as the ORM does).
+# Compiled once per database (``compiled.compiled_rows``): building and compiling it costs more than running it.
 _PLACEHOLDER_SOURCE = 2_000_000_017
 _PLACEHOLDER_AFTER = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 _PLACEHOLDER_BEFORE = datetime(1902, 3, 4, 5, 6, 7, tzinfo=UTC)
-_compiled = {}
-
-
-def _compiled_sql(build, alias, limit):
-    key = (build.__name__, alias, connections[alias].vendor, limit)
-    hit = _compiled.get(key)
-    if hit is None:
-        ops = connections[alias].ops
-        qs = build(_PLACEHOLDER_SOURCE, _PLACEHOLDER_AFTER, _PLACEHOLDER_BEFORE, limit)
-        sql, params = qs.query.sql_with_params()
-        slots = {_PLACEHOLDER_SOURCE: 0, ops.adapt_datetimefield_value(_PLACEHOLDER_AFTER): 1,
-                 ops.adapt_datetimefield_value(_PLACEHOLDER_BEFORE): 2}
-        plan = tuple((slots[p], None) if p in slots else (None, p) for p in params)
-        if not {0, 1, 2} <= {slot for slot, _ in plan}:  # Django changed how it binds these values
-            raise RuntimeError(f"{build.__name__}: a placeholder value is missing from the compiled query")
-        hit = _compiled[key] = (_named(sql, len(plan)), plan)
-        if len(_compiled) > 4096:
-            _compiled.clear()
-    return hit
-
-
-_instance_plans = {}
-_FORMAT_PARAM = re.compile(r"(?<!%)%s")  # Django's own pattern for "format" placeholders
-
-
-def _named(sql, count):
-    """``%s`` placeholders as ``%(p0)s``, ``%(p1)s``...: with a dict of parameters, Django's SQLite cursor maps names
-    with one ``%`` instead of running a regular expression over the statement on every call (~40 µs for the
-    3-join token query, a third of its cost); other backends take named parameters as they are."""
-    names = itertools.count()
-    named = _FORMAT_PARAM.sub(lambda _: f"%(p{next(names)})s", sql)
-    if next(names) != count:
-        raise RuntimeError("compiled query: placeholders and parameters do not match")
-    return named
-
-
-def _instance_plan(build, alias, placeholders):
-    key = (build, alias, connections[alias].vendor)
-    plan = _instance_plans.get(key)
-    if plan is None:
-        compiler = build(alias, *placeholders).query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        slots = {value: i for i, value in enumerate(placeholders)}
-        binding = tuple((slots[p], None) if p in slots else (None, p) for p in params)
-        if {slot for slot, _ in binding} - {None} != set(slots.values()):  # Django changed how it binds them
-            raise RuntimeError(f"{build.__name__}: a placeholder value is missing from the compiled query")
-        select, klass_info = compiler.select, compiler.klass_info
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        plan = _instance_plans[key] = (
-            _named(sql, len(binding)), binding, klass_info["model"], [f[0].target.attname for f in select[start:end]], start, end,
-            get_related_populators(klass_info, select, alias),
-            tuple(compiler.get_converters([f[0] for f in select[:compiler.col_count]]).items()),
-        )
-    return plan
-
-
-def compiled_first(build, placeholders, values, *, model):
-    """The first instance of ``build(alias, *values)`` (a queryset, ``select_related`` welcome), like
-    ``.first()`` without ordering, but the query is built and compiled once per database with ``placeholders``
-    (distinct values that occur nowhere else in the query) and later calls only bind ``values``; the instances
-    are built as ``ModelIterable`` builds them (the same converters and related populators). Only SQL is cached,
-    never a result."""
-    alias = router.db_for_read(model)
-    sql, binding, model_cls, init_list, start, end, populators, converters = _instance_plan(build, alias,
-                                                                                              placeholders)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {f"p{i}": values[slot] if slot is not None else p
-                             for i, (slot, p) in enumerate(binding)})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    row = list(row)
-    for pos, (convs, expression) in converters:
-        value = row[pos]
-        for convert in convs:
-            value = convert(value, expression, connection)
-        row[pos] = value
-    obj = model_cls.from_db(alias, init_list, row[start:end])
-    for populator in populators:
-        populator.populate(row, obj)
-    return obj
 
 
 def _run(build, source, window, limit=None):
     """Rows of ``build``'s queryset for the window, as tuples from the driver (no model instances, no
     converters: SQLite's registered ones give datetimes/dates/bools; the callers handle the rest)."""
-    alias = router.db_for_read(Meeting)
-    sql, plan = _compiled_sql(build, alias, limit)
-    adapt = connections[alias].ops.adapt_datetimefield_value
-    values = (source.pk, adapt(window.start - timedelta(days=1)), adapt(window.end + timedelta(days=1)))
-    params = {f"p{i}": values[slot] if slot is not None else constant for i, (slot, constant) in enumerate(plan)}
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return compiled_rows(
+        build, (_PLACEHOLDER_SOURCE, _PLACEHOLDER_AFTER, _PLACEHOLDER_BEFORE),
+        (source.pk, window.start - timedelta(days=1), window.end + timedelta(days=1)), model=Meeting,
+        shape=(limit,),
+    )
 
 
 def _utc(value):
@@ -408,6 +302,7 @@ def meetings_read(*, person, source, window, limit=None):
     entries = []
     ooo = []
     decode = _json_decode
+    new_entry = tuple.__new__
     # attendee list (plaintext) -> (organizer email, organizer name, names): the instances of a recurring
     # meeting usually carry the same list, parsed once per call then.
     parsed = {}
@@ -454,166 +349,13 @@ def meetings_read(*, person, source, window, limit=None):
         if organizer_email is None:
             organizer_email, organizer_name = dec_org_email(org_email_b, suffix), dec_org_name(org_name_b, suffix)
         organizer_email = organizer_email or ""
-        entries.append(Entry(
+        entries.append(new_entry(Entry, (  # Entry(...) without the keyword binding of its 16 fields
             mid, dec_title(title_b, suffix) or no_title, start_local, end_local, all_day, start_date, end_date,
             last_day, organizer_email, organizer_name or organizer_email, len(names) if names else attendee_count,
             names, provider, dec_url(url_b, suffix) or "", out_of_office, organizer_email.lower() == my_email,
-        ))
+        )))
     return MeetingsRead(entries, ooo, truncated)
-
-
-@dataclass
-class Day:
-    day: date
-    label: str
-    weekday: str
-    is_today: bool
-    rows: list = field(default_factory=list)
-
-
-@lru_cache(maxsize=2048)
-def _date_label(language, day):
-    return formats.date_format(day, "DATE_FORMAT")
-
-
-def group_by_day(entries, window):
-    """Entries into days (today first unless the past is shown), all-day rows on top of each day they cover."""
-    all_day = {}
-    timed = {}
-    zone = window.zone
-    first_day, last_day = window.first_day, window.last_day
-    for entry in entries:
-        if entry.all_day and entry.start_date:
-            d = max(entry.start_date, first_day)
-            last = min(entry.last_day, last_day)
-            while d <= last:
-                all_day.setdefault(d, []).append(entry)
-                d += timedelta(days=1)
-        else:
-            d = entry.start.astimezone(zone).date()
-            # Timed rows arrive in (start, id) order already.
-            (all_day if entry.all_day else timed).setdefault(d if d > first_day else first_day, []).append(entry)
-    language = get_language()
-    out = []
-    for d in sorted(all_day.keys() | timed.keys()):
-        rows = sorted(all_day.get(d, ()), key=lambda e: (e.start, e.id)) + timed.get(d, [])
-        out.append(Day(d, _date_label(language, d), _weekday(d, window.today), d == window.today, rows))
-    return out
-
-
-_WEEKDAYS = (
-    gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"), gettext_lazy("Thursday"),
-    gettext_lazy("Friday"), gettext_lazy("Saturday"), gettext_lazy("Sunday"),
-)
-
-
-def _weekday(d, today):
-    if d == today:
-        return _("Today")
-    if d == today + timedelta(days=1):
-        return _("Tomorrow")
-    if d == today - timedelta(days=1):
-        return _("Yesterday")
-    return str(_WEEKDAYS[d.weekday()])
-
-
-# --- JSON -----------------------------------------------------------------------------------------------------
-_JSON = {"ensure_ascii": False, "separators": (",", ":")}
-
-
-def _iso(value):
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat()[:-6] + "Z"  # an aware UTC isoformat ends with "+00:00"
-
-
-def _start_end(e):
-    if e.start_date:  # all-day: dates, as Google gives them (end exclusive)
-        return e.start_date.isoformat(), e.end_date.isoformat() if e.end_date else _iso(e.end)
-    return _iso(e.start), _iso(e.end)
-
-
-def _person_json(person, window, presence):
-    return {
-        "email": person.email,
-        "name": person.name,
-        "time_zone": window.zone.key,
-        "presence": {
-            "status": presence.status,
-            "out_of_office": presence.out_of_office,
-            "source": presence.source,
-            "until": _iso(presence.end) if presence.out_of_office and presence.end else None,
-        },
-    }
-
-
-def meetings_payload(*, person, window, read, presence, now=None):
-    """The API document as dicts (the reference shape; ``meetings_json`` writes the same document faster)."""
-    now = now or timezone.now()
-    meetings = []
-    add = meetings.append
-    for e in read.entries:
-        start, end = _start_end(e)
-        add({
-            "id": e.id,
-            "title": e.title,
-            "start": start,
-            "end": end,
-            "all_day": e.all_day,
-            "organizer": {"email": e.organizer_email, "name": e.organizer_name},
-            "attendees": {"count": e.attendee_count, "names": list(e.attendee_names)},
-            "provider": e.provider or None,
-            "join_url": e.join_url or None,
-            "join_enabled_from": _iso(e.start - JOIN_EARLY) if e.join_url else None,
-        })
-    return {"person": _person_json(person, window, presence), "meetings": meetings, "generated_at": _iso(now)}
-
-
-def _js(value):
-    return "null" if value is None else _json_str(value)
-
-
-_json_str = json.encoder.encode_basestring  # what ``json.dumps(..., ensure_ascii=False)`` uses for strings
-
-
-def meetings_json(*, person, window, read, presence, now=None, extra=None):
-    """``json.dumps(meetings_payload(...) | extra, ensure_ascii=False, separators=(",", ":"))`` without the
-    per-row dicts: each row is one format over encoded strings (building the dicts and encoding them cost about
-    the same, ~3 µs per row each; this is ~2x faster in all)."""
-    now = now or timezone.now()
-    rows = []
-    add = rows.append
-    names_json = {}  # rows of a recurring meeting share their attendee names tuple
-    for e in read.entries:
-        start, end = _start_end(e)
-        names = e.attendee_names
-        names_js = names_json.get(names)
-        if names_js is None:
-            names_js = names_json[names] = ",".join([_json_str(n) for n in names])
-        join_url = e.join_url
-        add(
-            f'{{"id":{int(e.id)},"title":{_json_str(e.title)},"start":"{start}","end":"{end}",'
-            f'"all_day":{"true" if e.all_day else "false"},'
-            f'"organizer":{{"email":{_js(e.organizer_email)},"name":{_js(e.organizer_name)}}},'
-            f'"attendees":{{"count":{int(e.attendee_count)},"names":[{names_js}]}},'
-            f'"provider":{_js(e.provider or None)},"join_url":{_js(join_url or None)},'
-            f'"join_enabled_from":{_js(_iso(e.start - JOIN_EARLY)) if join_url else "null"}}}'
-        )
-    head = json.dumps({"person": _person_json(person, window, presence)}, **_JSON)
-    tail = json.dumps({"generated_at": _iso(now), **(extra or {})}, **_JSON)
-    return f'{head[:-1]},"meetings":[{",".join(rows)}],{tail[1:]}'
 
 
 def presence_for(person, read, now=None):
     return presence_of(person, meetings=read.out_of_office, at=now)
-
-
-# --- the one write of the page ---------------------------------------------------------------------------------
-@transaction.atomic
-def person_time_zone_set(*, person, time_zone, actor=None):
-    """The user's own time-zone override ('' = back to their Google Calendar setting)."""
-    Person.objects.filter(pk=person.pk).update(time_zone=time_zone)
-    person.time_zone = time_zone
-    audit_record(organization=person.organization, actor=actor, action="person.time_zone", target=person,
-                 detail={"time_zone": time_zone})
-    return person

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendar_sync.meetings import selectors as sel
+from calendar_sync.sync.joinlinks import find_join_target
 from calendar_sync.sync.models import CalendarSource
 from controlhub.people.models import Person
+from controlhub.tenancy.models import AuditEvent
 from tests.calendar_sync.test_meetings_support import make_meeting, make_person, make_source
 
 pytestmark = pytest.mark.django_db
@@ -69,9 +71,16 @@ def test_time_zone_selector_saves_the_override(user_client, me):
     assert response.status_code == 302
     me.person.refresh_from_db()
     assert me.person.time_zone == "Asia/Seoul" and me.person.effective_time_zone == "Asia/Seoul"
+    [event] = AuditEvent.objects.filter(action="person.time_zone")
+    assert event.detail == {"time_zone": "Asia/Seoul"} and event.target_id == str(me.person.pk)
     user_client.post(reverse("meetings_time_zone"), {"time_zone": "Mars/Olympus"})
     me.person.refresh_from_db()
     assert me.person.time_zone == "Asia/Seoul"
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert '<option value="Asia/Seoul" selected>Asia/Seoul</option>' in html
+    assert '<option value="America/Argentina/Buenos_Aires">America/Argentina/Buenos Aires</option>' in html
+    select = html[html.index('<select id="tz-select"'):]
+    assert select[:select.index("</select>")].count(" selected>") == 1
 
 
 def test_person_matched_by_email_when_not_linked(org, user_client, plain_user):
@@ -172,3 +181,92 @@ def test_helpers_window_edges():
     w = window_for(time_zone="Asia/Seoul", now=now)
     assert w.today == date(2025, 3, 31) and w.start == datetime(2025, 3, 31, tzinfo=ZoneInfo("Asia/Seoul"))
     assert w.last_day == date(2025, 5, 1)
+
+
+def _row(html, title):
+    """The ``<li>`` of the row whose text contains ``title``."""
+    end = html.index(title)
+    start = html.rindex('<li class="mtg', 0, end)
+    return html[start:html.index("</li>", end) + len("</li>")]
+
+
+def test_hostile_calendar_text_is_escaped_in_the_html(user_client, me):
+    title = '<script>alert("t")</script> & \'co\' {0} %s'
+    organizer = 'Bo "the" <b>boss</b> & co'
+    guest = "<img src=x onerror=alert(1)>"
+    url = 'https://x.test/j?a=1&b="2"\'><script>alert(3)</script>'
+    make_meeting(me, title=title, join_url=url, join_provider="other", organizer_email="bo@x.test",
+                 attendees=[{"email": "bo@x.test", "name": organizer, "organizer": True, "resource": False},
+                            {"email": "g@x.test", "name": guest, "organizer": False, "resource": False}])
+    html = user_client.get(reverse("meetings")).content.decode()
+    row = _row(html, "&lt;script&gt;alert(&quot;t&quot;)")
+    assert "<script>" not in row and "<b>" not in row and "<img src=x" not in row
+    title_html = "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt; &amp; &#x27;co&#x27; {0} %s"
+    assert f'data-title="{title_html}"' in row and f'title="{title_html}">{title_html}</div>' in row
+    organizer_html = "Bo &quot;the&quot; &lt;b&gt;boss&lt;/b&gt; &amp; co"
+    guest_html = "&lt;img src=x onerror=alert(1)&gt;"
+    assert f'<span class="organizer">{organizer_html}</span>' in row
+    assert (f'<span class="people" title="{organizer_html}, {guest_html}">2 participants: {organizer_html}, '
+            f'{guest_html}</span>') in row
+    assert ('data-join-url="https://x.test/j?a=1&amp;b=&quot;2&quot;&#x27;&gt;&lt;script&gt;alert(3)&lt;/script&gt;"'
+            in row)
+    assert user_client.get(reverse("meetings_partial")).content.decode().count(title_html) == 3
+
+
+def test_row_markup_is_what_the_page_script_reads(user_client, me):
+    """static/js/meetings.js and the browser tests read these classes and data attributes."""
+    paris = ZoneInfo("Europe/Paris")
+    day = timezone.now().astimezone(paris).date() + timedelta(days=2)
+    start = datetime(day.year, day.month, day.day, 9, 30, tzinfo=paris)
+    timed = make_meeting(me, title="Design review", start=start, minutes=45, join_provider="webex",
+                         join_url="https://acme.webex.com/meet/dr")
+    away = make_meeting(me, title="Away", all_day=True, start_date=day, end_date=day + timedelta(days=1),
+                        event_type="outOfOffice", attendees=[])
+    html = user_client.get(reverse("meetings")).content.decode()
+    ms = int(start.timestamp() * 1000)
+    assert _row(html, "Design review") == (
+        f'<li class="mtg" data-id="{timed.pk}" data-start="{ms}" data-end="{ms + 45 * 60_000}" '
+        'data-title="Design review"><div class="mtg-time"><span class="range">09:30 – 10:15</span>'
+        '<span class="state"></span></div><div class="mtg-main"><div class="mtg-title" title="Design review">'
+        'Design review</div><div class="mtg-meta"><span class="organizer">You organize</span><span class="sep">·'
+        '</span><span class="people" title="Uma User, Guest Example">2 participants: Uma User, Guest Example'
+        '</span></div></div><div class="mtg-provider"><img src="/static/img/provider-webex.svg" alt="" width="20" '
+        'height="20"><span>Webex</span></div><div class="mtg-action"><button type="button" class="btn join" '
+        f'data-join-url="https://acme.webex.com/meet/dr" data-join-from="{ms - 5 * 60_000}" disabled>Join</button>'
+        '</div></li>'
+    )
+    midnight = int(datetime(day.year, day.month, day.day, tzinfo=paris).timestamp() * 1000)
+    after = day + timedelta(days=1)
+    assert _row(html, "Away</div>") == (
+        f'<li class="mtg allday ooo" data-id="{away.pk}" data-start="{midnight}" '
+        f'data-end="{int(datetime(after.year, after.month, after.day, tzinfo=paris).timestamp() * 1000)}" '
+        'data-title="Away"><div class="mtg-time"><span class="range">All day</span><span class="state"></span></div>'
+        '<div class="mtg-main"><div class="mtg-title" title="Away"><span class="chip ooo">Out of office</span> Away'
+        '</div><div class="mtg-meta"></div></div><div class="mtg-provider"></div><div class="mtg-action"></div></li>'
+    )
+    section = html[html.index(f'<section class="day" data-day="{day.isoformat()}">'):]
+    assert section.startswith(f'<section class="day" data-day="{day.isoformat()}"><div class="day-head"><h2>')
+    assert section.index(f'data-id="{away.pk}"') < section.index(f'data-id="{timed.pk}"') < section.index(
+        "</ul></section>")
+
+
+def test_provider_detected_by_joinlinks_shows_its_own_name_and_icon(user_client, me):
+    for title, location in [("Standup", "https://whereby.com/acme-standup"), ("Room call", "sip:room4@acme.example"),
+                            ("Dial in", "tel:+33123456789")]:
+        target = find_join_target({"location": location})
+        make_meeting(me, title=title, join_url=target.url, join_provider=target.provider)
+    make_meeting(me, title="From a newer release", join_url="https://x.test/j", join_provider="retired-service")
+    html = user_client.get(reverse("meetings")).content.decode()
+    assert ('<img src="/static/img/provider-whereby.svg" alt="" width="20" height="20"><span>Whereby</span>'
+            in _row(html, "Standup"))
+    assert "provider-sip.svg" in _row(html, "Room call") and "<span>Video system (SIP)</span>" in _row(html, "Room call")
+    assert "provider-tel.svg" in _row(html, "Dial in") and "<span>Phone</span>" in _row(html, "Dial in")
+    unknown = _row(html, "From a newer release")
+    assert "provider-other.svg" in unknown and "<span>Online meeting</span>" in unknown
+    french = user_client.get(reverse("meetings"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "<span>Whereby</span>" in _row(french, "Standup")  # a brand stays as it is
+    assert "<span>Système vidéo (SIP)</span>" in _row(french, "Room call")
+    assert "<span>Téléphone</span>" in _row(french, "Dial in")
+    assert "<span>Réunion en ligne</span>" in _row(french, "From a newer release")
+    assert "<span>전화</span>" in _row(user_client.get(reverse("meetings"), HTTP_ACCEPT_LANGUAGE="ko").content.decode(),
+                                      "Dial in")

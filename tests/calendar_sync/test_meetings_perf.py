@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calendar_sync.encryption.crypto import DataCipher, DecryptionError
+from calendar_sync.meetings import presenters
 from calendar_sync.meetings import selectors as sel
 from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.sync.meeting_fields import TABLE, cipher_for_writes, row_key
@@ -243,9 +244,9 @@ def test_fast_json_is_the_reference_document(client, me, bearer):
     read = sel.meetings_read(person=person, source=me, window=window, limit=100)
     presence = sel.presence_for(person, read, now)
     extra = {"calendar_state": "activated", "stale": False, "truncated": False}
-    expected = json.dumps(sel.meetings_payload(person=person, window=window, read=read, presence=presence, now=now)
+    expected = json.dumps(presenters.meetings_payload(person=person, window=window, read=read, presence=presence, now=now)
                           | extra, ensure_ascii=False, separators=(",", ":"))
-    assert sel.meetings_json(person=person, window=window, read=read, presence=presence, now=now,
+    assert presenters.meetings_json(person=person, window=window, read=read, presence=presence, now=now,
                              extra=extra) == expected
     data = client.get(API, **bearer).json()
     assert len(data["meetings"]) == 6 and data["meetings"][0]["title"] == weird
@@ -268,3 +269,22 @@ def test_person_of_user_loads_what_the_orm_loads_in_one_query(org, me, plain_use
     assert fields(person.user.membership) == fields(expected.user.membership)
     assert person.user.membership.organization is person.organization
     assert sel.person_of_user(user=admin_user) is None  # no person linked
+
+
+def test_compiled_rows_are_the_rows_the_orm_reads(org, me):
+    """The window query is compiled once with placeholder values (``compiled.compiled_rows``); each call binds the
+    source, the window's bounds and the limit as the ORM would."""
+    seed(me, 4)
+    make_meeting(me, title="Last week", start=timezone.now() - timedelta(days=5))
+    make_meeting(me, title="Called off", status="cancelled")
+    other = make_source(make_person(org, "other@acme.test", ooo_checked_at=timezone.now()))
+    make_meeting(other, title="Not mine")
+    for show_past in (False, True):
+        window = sel.window_for(time_zone="Europe/Paris", show_past=show_past)
+        after, before = window.start - timedelta(days=1), window.end + timedelta(days=1)
+        for limit in (None, 2, 3, 50):
+            compiled = sel._run(sel._read_queryset, me, window, limit)
+            orm = list(sel._read_queryset("default", me.pk, after, before, limit))
+            assert [r[0] for r in compiled] == [r[0] for r in orm]
+            assert [bytes(r[11]) for r in compiled] == [bytes(r[11]) for r in orm]  # the encrypted titles
+        assert len(compiled) == (5 if show_past else 4)

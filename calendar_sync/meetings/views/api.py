@@ -1,7 +1,7 @@
 """``GET /api/v1/meetings``: one calendar source's meetings as JSON (a person's, or a room's), for room devices, integrations and the meetings page.
 
 Auth: ``Authorization: Bearer <device token>`` (see ``services.device_tokens``) or the signed-in session.
-Cheap polling: the ETag comes from what authentication loaded (``meetings_list.meetings_etag``: no query, nothing
+Cheap polling: the ETag comes from what authentication loaded (``selectors.meetings_etag``: no query, nothing
 decrypted), so a 304 costs the token query alone; otherwise one more query reads the rows.
 Query: ``past=1`` adds the past 7 days; ``limit`` (default 100, max 1000) caps the meetings returned (and
 decrypted); ``truncated`` says when more exist.
@@ -11,6 +11,7 @@ from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from calendar_sync.meetings import presenters
 from calendar_sync.meetings import selectors as sel
 from calendar_sync.meetings.device_tokens import bearer_token, device_token_authenticate
 
@@ -58,7 +59,7 @@ def meetings_api(request):
     else:
         read = sel.meetings_read(person=person, source=source, window=window, limit=limit)
         presence = sel.presence_for(person, read, now)
-        body = sel.meetings_json(person=person, window=window, read=read, presence=presence, now=now, extra={
+        body = presenters.meetings_json(person=person, window=window, read=read, presence=presence, now=now, extra={
             "calendar_state": person.calendar_state,
             "stale": sel.source_is_stale(source, now=now) if source else None,
             "truncated": read.truncated,
