@@ -55,6 +55,7 @@ async def _lifespan(receive, send):
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             live.close_streams()
+            live.stop_subscription()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

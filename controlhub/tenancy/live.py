@@ -395,6 +395,13 @@ def close_streams(loop=None):
         current.closing.set()
 
 
+def stop_subscription():
+    """Stop the running loop's subscription (the server is shutting down, its streams are closed)."""
+    current = _hubs.get(asyncio.get_running_loop())
+    if current is not None and current._task is not None:
+        current._task.cancel()
+
+
 def _sse(*, event=None, data=None, event_id=None, comment=None, retry=None):
     lines = []
     if comment is not None:
@@ -426,16 +433,16 @@ async def stream(topics, since_ms, *, lifetime=None, heartbeat=None):
         yield _sse(retry=RETRY_MS, event_id=opened, comment="live")
         deadline = time.monotonic() + lifetime * random.uniform(0.8, 1.0)
         closing = asyncio.ensure_future(current.closing.wait())
+        woke = None
         try:
             while not current.closing.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                woke = asyncio.ensure_future(listener.wake.wait())
+                if woke is None or woke.done():
+                    woke = asyncio.ensure_future(listener.wake.wait())
                 done, _ = await asyncio.wait({woke, closing}, timeout=min(heartbeat, left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if woke not in done:
-                    woke.cancel()
                 stamp = now_ms()
                 changed = listener.take()
                 if changed:
@@ -444,6 +451,8 @@ async def stream(topics, since_ms, *, lifetime=None, heartbeat=None):
                     yield _sse(comment="ping", event_id=stamp)
         finally:
             closing.cancel()
+            if woke is not None:
+                woke.cancel()
     finally:
         current.remove(listener)
 

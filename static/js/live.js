@@ -66,6 +66,7 @@
     es.addEventListener("change", (ev) => {
       if (source !== es) return;
       api.events += 1;
+      api.lastEvent = { topic: ev.data, at: Date.now() };
       route(ev.data);
     });
     es.addEventListener("error", () => {
