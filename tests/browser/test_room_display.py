@@ -19,6 +19,7 @@ from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
     rooms_google,
     workspaces_on,
 )
+from tests.conftest import wait_until
 
 try:  # the suite's axe-core helper (checks each layout for serious accessibility violations)
     from tests.browser.axe import axe_violations, describe, install_axe
@@ -72,7 +73,8 @@ def minute(delta_minutes=0):
 
 
 def sync(room):
-    source_run(source_id=room.source_id)
+    """A sync run of ours (a push-triggered one may hold the lease meanwhile), then free/busy."""
+    wait_until(lambda: source_run(source_id=room.source_id) is not None, timeout=20, message="a room sync run")
     booking.room_freebusy_refresh(room_id=room.pk)
 
 

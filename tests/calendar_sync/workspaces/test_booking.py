@@ -34,7 +34,12 @@ def room_answer(google, organizer, event_id):
 
 
 def synced(room):
-    source_run(source_id=room.source_id)
+    """Sync the room's mirror to now: a run of ours (a push-triggered run in the live server may hold the lease,
+    then ours only marks the source dirty and that run loops): until a run of ours had the lease."""
+    def ran():
+        return source_run(source_id=room.source_id) is not None
+
+    wait_until(ran, timeout=20, message="a sync run of the room")
     room.refresh_from_db()
     return room
 
@@ -114,7 +119,7 @@ def test_book_now_extend_and_end_early(active_room, rooms_google):
     end = dt.datetime.fromisoformat(stored["end"]["dateTime"])
     assert end - start == dt.timedelta(minutes=45)
 
-    source_run(source_id=room.source_id)
+    synced(room)
     later = start + dt.timedelta(minutes=5)
     booking.end_early(room=room, event_id=event["id"], now=later)
     stored = rooms_google.call("GET", f"/_emulator/users/{ROOM_A}/events/{event['id']}")

@@ -147,15 +147,18 @@ def test_sync_failing_puts_the_room_in_error_and_recovery_lifts_it(active_room, 
     from calendar_sync.sync.sources import source_run
     from calendar_sync.workspaces.health import MSG_SYNC_FAILING, MSG_SYNC_RECOVERED
 
-    source_run(source_id=active_room.source_id)
+    def runs_until(state):
+        def step():  # a push-triggered run may hold the lease: ours then only marks the source dirty
+            source_run(source_id=active_room.source_id)
+            return Room.objects.get(pk=active_room.pk).state == state
+        wait_until(step, timeout=20, message=f"the room {state}")
+        return Room.objects.get(pk=active_room.pk)
+
     rooms_google.patch_user(SCHED, suspended=True)  # only an admin can fix this
-    source_run(source_id=active_room.source_id)
-    room = Room.objects.get(pk=active_room.pk)
-    assert room.state == Room.State.ERROR and room.error_code == "not_a_calendar_user"
+    room = runs_until(Room.State.ERROR)
+    assert room.error_code == "not_a_calendar_user"
     assert room.history.filter(message__startswith=MSG_SYNC_FAILING).exists()
     rooms_google.patch_user(SCHED, suspended=False)
-    CalendarSource.objects.filter(pk=room.source_id).update(next_sync_at=None)
-    source_run(source_id=room.source_id)
-    room.refresh_from_db()
-    assert room.state == Room.State.ACTIVE and room.error_code == ""
+    room = runs_until(Room.State.ACTIVE)
+    assert room.error_code == ""
     assert room.history.filter(message=MSG_SYNC_RECOVERED).exists()

@@ -12,6 +12,7 @@ from calendar_sync.workspaces import displays
 from calendar_sync.workspaces.models import Room, RoomDisplay
 from tests.calendar_sync.conftest import event_at, soon
 from tests.calendar_sync.workspaces.conftest import ROOM_A, ROOM_B, SCHED
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,7 +94,7 @@ def test_the_device_api_serves_a_room_as_a_person(active_room, rooms_google):
     rooms_google.create_event(ROOM_A, event_at("Design review", soon(1)))
     from calendar_sync.sync.sources import source_run
 
-    source_run(source_id=active_room.source_id)
+    wait_until(lambda: source_run(source_id=active_room.source_id) is not None, timeout=20, message="a sync run")
     _, raw = device_token_create(organization=active_room.organization, source=active_room.source, name="Room A")
     body = Client().get(reverse("api_meetings"), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert [m["title"] for m in body["meetings"]] == ["Design review"]
