@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install chromium messages clean
+.PHONY: run test lint bench soak install chromium messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Chaos, fault and load runs with real processes (gunicorn, run_workers, the emulator; PostgreSQL and Redis for
+# the scale-out runs): convergence after SIGKILLs, isolation from storms, latency under load. Sizes are knobs (see
+# bench/bench_soak.py); choose runs with SOAK=chaos,fault,load or run names.
+soak: $(STAMP)
+	$(PY) -m bench.bench_soak
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l fr -l ko --ignore '.venv/*' --ignore 'google_emulator/*' --ignore 'tests/*'

@@ -277,6 +277,12 @@ SYNC_SAFETY_POLL_MINUTES = env.int("SYNC_SAFETY_POLL_MINUTES", default=30)
 # How long a sync holds its calendar without a heartbeat: a killed worker's calendar is claimed again this long
 # (plus the 2-s claim interval of run_workers) after its last heartbeat. A running sync renews it 4 times as often.
 SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=20.0)
+# Calendars retrying after failures that may be queued or running at once, all clusters together: a storm on some
+# users (Google failing or timing out for them) never takes more workers than this from everybody else.
+SYNC_RETRY_CONCURRENCY = env.int("SYNC_RETRY_CONCURRENCY", default=max(1, Q_CLUSTER["workers"] // 2))
+# Syncs one worker process runs at once, each in a thread: a sync mostly waits on Google, and a calendar whose
+# calls hang then holds a thread, not the worker (calendar_sync.sync.sources._SyncThreads). 1 = no threads.
+SYNC_THREADS = env.int("SYNC_THREADS", default=4)
 CHANNEL_TTL_SECONDS = env.int("CHANNEL_TTL_SECONDS", default=7 * 24 * 3600)
 CHANNEL_RENEW_BEFORE_SECONDS = env.int("CHANNEL_RENEW_BEFORE_SECONDS", default=24 * 3600)
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")

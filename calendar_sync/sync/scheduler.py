@@ -20,17 +20,20 @@ Any of them at once is safe: claims are atomic.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calendar_sync.sync import channels as channel_services
 from calendar_sync.sync.engine import meetings_purge_outside_window
 from calendar_sync.sync.models import CalendarSource, Meeting
-from calendar_sync.sync.sources import _enqueue_sync, _free
+from calendar_sync.sync.sources import QUEUED_STALE_SECONDS, _enqueue_sync, _free
 
 logger = logging.getLogger(__name__)
 
@@ -48,28 +51,56 @@ def _due(now):
     ).filter(_free(now))
 
 
+def retry_slots():
+    """How many calendars retrying after failures may be queued or running at once, across all clusters: a storm
+    (Google failing or timing out for some users) never takes more workers than this from everybody else."""
+    return max(1, settings.SYNC_RETRY_CONCURRENCY)
+
+
+def _retrying_in_flight(now):
+    stale = now - dt.timedelta(seconds=QUEUED_STALE_SECONDS)
+    return CalendarSource.objects.filter(attempts__gt=0).filter(
+        Q(lease_until__gte=now) | Q(queued_at__gte=stale)).count()
+
+
+def _claim(ids, now):
+    CalendarSource.objects.filter(pk__in=ids).update(queued_at=now)
+    for pk in ids:
+        _enqueue_sync(pk)
+
+
 def sources_claim_due(*, now=None, limit=CLAIM_BATCH):
-    """Claim due sources and enqueue one sync each (after commit). Returns the claimed ids."""
+    """Claim due sources and enqueue one sync each (after commit). Returns the claimed ids.
+
+    Healthy calendars first and without limit; calendars retrying after failures only up to ``retry_slots()``
+    at once (counting those already queued or running)."""
     now = now or timezone.now()
     claimed = []
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
-            ids = list(
-                _due(now).select_for_update(skip_locked=True, of=("self",)).order_by("next_sync_at")
-                .values_list("pk", flat=True)[:limit]
-            )
+            due = _due(now).select_for_update(skip_locked=True, of=("self",)).order_by("next_sync_at")
+            ids = list(due.filter(attempts=0).values_list("pk", flat=True)[:limit])
+            room = retry_slots() - _retrying_in_flight(now)
+            if room > 0:
+                ids += list(due.filter(attempts__gt=0).values_list("pk", flat=True)[:room])
             if ids:
-                CalendarSource.objects.filter(pk__in=ids).update(queued_at=now)
-                for pk in ids:
-                    _enqueue_sync(pk)
+                _claim(ids, now)
             claimed = ids
         return claimed
-    candidates = list(_due(now).order_by("next_sync_at").values_list("pk", flat=True)[:limit])
-    for pk in candidates:
+    candidates = list(_due(now).order_by("next_sync_at").values_list("pk", "attempts")[:limit])
+    room = None
+    for pk, attempts in sorted(candidates, key=lambda c: c[1] > 0):
+        if attempts:
+            if room is None:
+                room = retry_slots() - _retrying_in_flight(now)
+            if room <= 0:
+                continue
         with transaction.atomic():
             if _due(now).filter(pk=pk).update(queued_at=now):
                 _enqueue_sync(pk)
                 claimed.append(pk)
+                if attempts:
+                    room -= 1
     return claimed
 
 

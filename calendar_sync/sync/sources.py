@@ -14,6 +14,9 @@ The database, not the queue, is the source of truth (ARCHITECTURE.md, convention
   only say since when it is retrying; a failure only an admin can fix (delegation revoked, key deleted, user
   deleted, API disabled...) makes it ``failing`` at once. Both are retried until they succeed, a failing calendar
   at most every 15 minutes, so it recovers by itself once the cause is fixed;
+- a storm on some calendars never takes the workers from the others: a sync runs in one of its worker's threads
+  (``SYNC_THREADS``), so a hanging Google call holds a thread, not the worker; and a calendar retrying after
+  failures is only ever claimed by the scheduler, at most ``SYNC_RETRY_CONCURRENCY`` of them at once;
 - ``source_health`` tells whoever owns the calendar (a person, a room) when it fails, retries or recovers; the
   engine never knows who that is.
 
@@ -164,14 +167,15 @@ def source_stop(*, source_id):
 # --- push notifications -----------------------------------------------------------------------------------
 def source_mark_changed(*, source_id, now=None):
     """A push said the calendar changed: make it due, and enqueue a sync unless one is queued or running
-    (then only ``dirty`` is set and the running sync loops once more) or the calendar is waiting out the backoff
-    of a failure (its retry reads the change). Returns True when a task was enqueued."""
+    (then only ``dirty`` is set and the running sync loops once more) or the calendar is failing (its retry,
+    claimed by the scheduler when its backoff ends, reads the change). Returns True when a task was enqueued."""
     now = now or timezone.now()
     live = CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED).exclude(
         _backing_off(now))
     for _ in range(2):
         with transaction.atomic():
-            if live.filter(_free(now)).update(queued_at=now, next_sync_at=now):
+            # A calendar retrying after failures is left to the scheduler, which runs few of them at once.
+            if live.filter(_free(now), attempts=0).update(queued_at=now, next_sync_at=now):
                 _enqueue_sync(source_id)
                 return True
         # Queued or running: leave a mark. If the running sync released its lease in between, claim again.
@@ -370,7 +374,53 @@ def source_run(*, source_id, now=None):
 
 
 # --- background entry points (django-q2: positional ids only, never meeting data) ----------------------------
+class _SyncThreads:
+    """Up to ``SYNC_THREADS`` syncs at once in one worker process, each in a thread of its own.
+
+    A sync mostly waits on Google; in a thread that wait holds the thread, not the worker: the worker takes the
+    next task at once, so a calendar whose Google calls time out never keeps another calendar waiting while
+    threads are free. When they are all busy the sync runs in the worker itself (so a saturated process stops
+    taking tasks and the others take them). Running syncs finish before the worker process exits (a clean stop,
+    a recycle); a killed one leaves its lease to run out like any other."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._pool = None
+
+    def submit(self, source_id):
+        size = settings.SYNC_THREADS
+        with self._lock:
+            if size <= 1 or self._busy >= size:
+                return False
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sync")
+            self._busy += 1
+        self._pool.submit(self._run, source_id)
+        return True
+
+    def _run(self, source_id):
+        from django.db import close_old_connections
+
+        try:
+            close_old_connections()
+            source_run(source_id=source_id)
+        except Exception:  # noqa: BLE001 - recorded on the row by source_run; anything else is logged
+            logger.exception("sync of source %s failed in its thread", source_id)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+
+_threads = _SyncThreads()
+
+
 def source_sync_task(source_id):
-    """Sync one calendar (claimed by a push or the scheduler); returns nothing about its content."""
+    """Sync one calendar (claimed by a push or the scheduler), in a thread of this worker when one is free (see
+    ``_SyncThreads``; inline when tasks run inline, as in tests). Returns nothing about its content."""
+    if not settings.Q_CLUSTER.get("sync") and _threads.submit(source_id):
+        return {"threaded": True}
     outcome = source_run(source_id=source_id)
     return None if outcome is None else {"full": outcome.full, "calls": outcome.calls}

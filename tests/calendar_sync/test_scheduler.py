@@ -78,3 +78,32 @@ def test_maintenance_purges_old_and_deactivated_data(google, activated, no_pushe
     # Eight days later Ana's meeting has left the window.
     result = sources_maintain(now=timezone.now() + dt.timedelta(days=9))
     assert result["purged"] == 2 and Meeting.objects.count() == 0
+
+
+def test_calendars_retrying_after_failures_take_at_most_their_slots(google, activated, settings, no_pushes,
+                                                                    django_capture_on_commit_callbacks):
+    from calendar_sync.sync.sources import source_mark_changed
+
+    settings.SYNC_RETRY_CONCURRENCY = 1
+    people = [activated(f"user{i}@acme.test") for i in range(4)]
+    for person in people:
+        person_calendar_start(person_id=person.pk)
+    sources = [CalendarSource.objects.get(person=p) for p in people]
+    now = timezone.now()
+    failing, healthy = sources[:3], sources[3]
+    CalendarSource.objects.filter(pk__in=[s.pk for s in failing]).update(attempts=2, next_sync_at=now)
+    CalendarSource.objects.filter(pk=healthy.pk).update(next_sync_at=now)
+    # A push to a retrying calendar enqueues nothing: the scheduler decides when it runs.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert source_mark_changed(source_id=failing[0].pk, now=now) is False
+    assert callbacks == []
+    with django_capture_on_commit_callbacks(execute=False):
+        claimed = sources_claim_due(now=now)
+    # The healthy one, and one retrying calendar (the slot); the others wait for it.
+    assert healthy.pk in claimed and len(claimed) == 2
+    with django_capture_on_commit_callbacks(execute=False):
+        assert sources_claim_due(now=now) == []
+    # Its run ends (here: its queued task is presumed lost after 20 s): the next one gets the slot.
+    with django_capture_on_commit_callbacks(execute=False):
+        later = sources_claim_due(now=now + dt.timedelta(seconds=21))
+    assert len([pk for pk in later if pk != healthy.pk]) == 1
