@@ -85,7 +85,7 @@ def test_machine_account_needs_a_host(world, meeting_body):
         ),
         ({"end": lambda: iso_in(65)}, "Duration between 'start' and 'end' cannot be shorter than 10 minutes."),
         (
-            {"end": iso_in(60 + 25 * 60)},
+            {"end": lambda: iso_in(60 + 25 * 60)},
             "Duration between 'start' and 'end' cannot be longer than 23 hours 59 minutes.",
         ),
         ({"end": lambda: iso_in(30)}, "'end' cannot be before 'start'."),
