@@ -391,6 +391,10 @@ def main():
     from controlhub.tenancy.orgs import organization_create
 
     org, _, _ = organization_create(name="Bench", admin_email="admin@bench.test", admin_password="x" * 20)
+    from controlhub.tenancy.models import Domain
+
+    # The tenant boundary: the org acts only as subjects of domains it verified.
+    Domain.objects.create(organization=org, name="bench.test", state=Domain.State.VERIFIED)
     persons = [Person.objects.create(organization=org, email=e, calendar_state="activated") for e in emails]
     print(f"bench_sync: {USERS} users x {EVENTS} events; DB {env.get('DATABASE_URL', os.environ.get('DATABASE_URL'))}; "
           f"emulator {'in this process' if EMULATOR_MODE == 'inprocess' else 'in its own process'}")
