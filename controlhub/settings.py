@@ -142,6 +142,7 @@ Q_CLUSTER = {
     "poll": 0.05,
     "guard_cycle": 0.5,
     "label": "Background tasks",
+    "log_level": env.str("Q_LOG_LEVEL", default="INFO"),  # the demo's console: WARNING unless --verbose
     "sync": env.bool("Q_SYNC", default=False),
 }
 if REDIS_URL:
