@@ -58,9 +58,16 @@ def directory_import_run(*, job_id):
     admin = job.payload["admin_email"]
     created = skipped = refused = 0
     issues = []
+    domains = []  # per domain: what it added, or why Google refused it (one refusal does not fail the others)
     try:
         gateway = org_gateway(job.organization)
-        for domain in job.payload.get("domains", []):
+    except google_errors.GoogleError as exc:
+        info = error_info(exc.error_code)
+        jobs.bulk_job_failed(job=job, message=f"{info.title}: {info.fix}", result={"error_code": exc.error_code})
+        return
+    for domain in job.payload.get("domains", []):
+        outcome = {"domain": domain, "created": 0, "already_present": 0}
+        try:
             token = None
             while True:
                 page = gateway.directory_users_page(admin, domain=domain, page_token=token)
@@ -90,22 +97,32 @@ def directory_import_run(*, job_id):
                                           state_changed_at=now))
                     Person.objects.bulk_create(new, ignore_conflicts=True)
                     jobs.bulk_job_progress(job=job, done=len(users), total=len(users))
-                created += len(new)
-                skipped += len(existing)
+                outcome["created"] += len(new)
+                outcome["already_present"] += len(existing)
                 token = page.get("nextPageToken")
                 if not token:
                     break
-    except google_errors.GoogleError as exc:
-        info = error_info(exc.error_code)
-        jobs.bulk_job_failed(
-            job=job, message=f"{info.title}: {info.fix}", result={"created": created, "already_present": skipped,
-                                                         "refused": refused, "issues": issues,
-                                                         "error_code": exc.error_code},
-        )
+        except google_errors.GoogleError as exc:
+            outcome["error_code"] = exc.error_code
+        created += outcome["created"]
+        skipped += outcome["already_present"]
+        domains.append(outcome)
+    result = {"created": created, "already_present": skipped, "refused": refused, "issues": issues,
+              "domains": domains}
+    failed = [d for d in domains if d.get("error_code")]
+    if domains and len(failed) == len(domains):  # nothing could be read: the job failed, with the first reason
+        info = error_info(failed[0]["error_code"])
+        jobs.bulk_job_failed(job=job, message=f"{info.title}: {info.fix}",
+                             result={**result, "error_code": failed[0]["error_code"]})
         return
-    jobs.bulk_job_finished(
-        job=job, result={"created": created, "already_present": skipped, "refused": refused, "issues": issues},
-    )
+    jobs.bulk_job_finished(job=job, result=result)
+
+
+def directory_import_domains(job):
+    """The job's per-domain outcomes for its page: ``[{domain, created, already_present, error}]`` where
+    ``error`` is the catalogue entry (title, explanation, fix) of a refused domain, else None."""
+    return [{**d, "error": error_info(d["error_code"]) if d.get("error_code") else None}
+            for d in (job.result or {}).get("domains", [])]
 
 
 def directory_import_run_task(job_id):

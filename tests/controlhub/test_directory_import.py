@@ -52,7 +52,8 @@ def test_directory_import_adds_missing_people_of_verified_domains(
     assert job.state == BulkJob.State.DONE, job.message
     emails = set(Person.objects.filter(organization=ready_org).values_list("email", flat=True))
     assert emails == {"admin@acme.test", "ana@acme.test", "bo@acme.test", "cy.upper@acme.test"}
-    assert job.result == {"created": 3, "already_present": 1, "refused": 0, "issues": []}
+    assert job.result == {"created": 3, "already_present": 1, "refused": 0, "issues": [],
+                          "domains": [{"domain": "acme.test", "created": 3, "already_present": 1}]}
     assert set(Person.objects.filter(organization=ready_org).values_list("calendar_state", flat=True)) == {"off"}
     page = admin_client.get(reverse("people_job", args=[job.pk])).content.decode()
     assert "3 people added." in page and "1 was already present." in page
@@ -119,3 +120,26 @@ def test_add_form_and_csv_refuse_the_same_names(admin_client, ready_org, local, 
     assert {(issue["email"], issue["code"]) for issue in report["issues"]} == {(f"{local}@acme.test", code)}
     if code != "name_too_long":  # (the form field's own max_length speaks first for that one)
         assert csv_import.issue_message(report["issues"][0]) in form_page  # one wording on both pages
+
+
+def test_directory_import_reports_each_domain_one_refused_is_not_a_total_failure(
+    google_tenant, ready_org, admin_client, django_capture_on_commit_callbacks
+):
+    from controlhub.tenancy.models import Domain
+
+    google_tenant.delegate("acme.test", google_tenant.client_id, [*SCOPES_CORE, SCOPE_DIRECTORY_READONLY])
+    google_tenant.tenant("other.test", "Other")  # another Workspace: acme's admin may not list it (403)
+    google_tenant.user("zed@other.test")
+    Domain.objects.create(organization=ready_org, name="other.test", state=Domain.State.VERIFIED)
+
+    job = _run(admin_client, django_capture_on_commit_callbacks, "admin@acme.test")
+    assert job.state == BulkJob.State.DONE, job.message
+    by_domain = {d["domain"]: d for d in job.result["domains"]}
+    assert by_domain["acme.test"]["created"] == 3 and "error_code" not in by_domain["acme.test"]
+    assert by_domain["other.test"]["error_code"] == "not_authorized"
+    assert not Person.objects.filter(email="zed@other.test").exists()
+    page = html.unescape(admin_client.get(reverse("people_job", args=[job.pk])).content.decode())
+    assert "3 people added." in page
+    assert "acme.test: 3 added, 0 already present" in page
+    assert "other.test: not imported" in page
+    assert "The job failed." not in page

@@ -197,6 +197,8 @@ class BulkJobView(OrgAdminRequiredMixin, TemplateView):
             counts=job.result.get("counts", {}),
             issues=shown,
             issues_total=len(issues),
+            domains=directory_import.directory_import_domains(job)
+            if job.kind == BulkJob.Kind.DIRECTORY_IMPORT else [],
             running=job.state in (BulkJob.State.QUEUED, BulkJob.State.RUNNING)
             and not (job.kind == BulkJob.Kind.CSV_IMPORT and not job.payload.get("confirmed")),
         )
