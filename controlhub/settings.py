@@ -288,6 +288,9 @@ CHANNEL_TTL_SECONDS = env.int("CHANNEL_TTL_SECONDS", default=7 * 24 * 3600)
 CHANNEL_RENEW_BEFORE_SECONDS = env.int("CHANNEL_RENEW_BEFORE_SECONDS", default=24 * 3600)
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default=PUBLIC_BASE_URL).rstrip("/")
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
+# With DEBUG, an unknown URL still gets the product's not-found page (demo/apps.py); DEBUG_404=1 shows Django's
+# technical page, which lists every URL pattern, for a developer.
+DEBUG_404 = env.bool("DEBUG_404", default=False)
 # Meeting services (keyword scheduling). An organization that has not chosen one on the Meeting service page
 # uses MEETING_SERVICE_DEFAULT ("none": keywords off). Webex's REST API root (the emulator: http://HOST:PORT/v1).
 MEETING_SERVICE_DEFAULT = env.str("MEETING_SERVICE_DEFAULT", default="none")

@@ -355,6 +355,8 @@ def bulk_job_run(*, job_id):
     except Exception as exc:
         jobs.bulk_job_failed(job=job, message=exc, result=outcome)
         raise
+    if len(ids) <= jobs.OUTCOME_MAX_IDS:
+        outcome["ids"] = ids  # who the job changed: its page counts where they are now (jobs.bulk_job_outcome)
     jobs.bulk_job_finished(job=job, result=outcome)
     job.refresh_from_db()
     return job

@@ -29,9 +29,23 @@
   });
 
   // --- <form data-confirm="Question?">: ask before submitting ------------------------------------------------------
+  // <form data-confirm-questions='{action: {selection: "question", ids: {"<ticked boxes>": "question"}}}'>: a bulk
+  // form asks the question of the chosen action and selection (the server wrote each, with its count and plural).
+  function bulkQuestion(form) {
+    let questions;
+    try { questions = JSON.parse(form.dataset.confirmQuestions); } catch (e) { return ""; }
+    const byAction = questions[form.elements.action && form.elements.action.value];
+    if (!byAction) return "";
+    const selection = form.elements.selection ? form.elements.selection.value : "ids";
+    if (selection !== "ids") return byAction[selection] || "";
+    const ticked = form.querySelectorAll("input[name=ids]:checked").length;
+    return ticked ? byAction.ids[String(ticked)] || "" : "";
+  }
   document.addEventListener("submit", (ev) => {
-    const form = ev.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+    const form = ev.target.closest("form[data-confirm], form[data-confirm-questions]");
+    if (!form) return;
+    const question = form.dataset.confirmQuestions ? bulkQuestion(form) : form.dataset.confirm;
+    if (question && !window.confirm(question)) ev.preventDefault();
   });
 
   // --- <select data-autosubmit>: submit its form when the choice changes (a <noscript> button covers no-JS) ------

@@ -2,6 +2,7 @@
 actions with progress, and the streaming CSV status report. Thin: the rules live in ``controlhub.services``."""
 
 import csv
+import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -9,10 +10,11 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
-from controlhub.people import activation, csv_import, directory_import, invitations
+from controlhub.people import activation, csv_import, directory_import, invitations, jobs
 from controlhub.people import services as people
 from controlhub.people.forms import BulkActionForm, CsvUploadForm, DirectoryImportForm, PersonAddForm
 from controlhub.people.models import BulkJob, Person
@@ -62,8 +64,25 @@ class PeopleListView(OrgAdminRequiredMixin, TemplateView):
             directory_default=directory_import.directory_admin_subject(self.organization),
             jobs=self.org_queryset(BulkJob).order_by("-created_at")[:5],
             states=Person.CalendarState,
+            bulk_confirm=_bulk_confirm(counts),
         )
         return ctx
+
+
+def _deactivate_question(n):
+    return ngettext("Deactivate %(n)s person? Their meetings stop syncing.",
+                    "Deactivate %(n)s people? Their meetings stop syncing.", n) % {"n": n}
+
+
+def _bulk_confirm(counts):
+    """The questions (JSON, for ``data-confirm-questions``) static/js/app.js asks before a bulk Deactivate, with how many it changes: per selection, and
+    for "Selected people" per number of ticked boxes (at most a page), so each language gets its plural."""
+    off = counts[Person.CalendarState.OFF]
+    return json.dumps({"deactivate": {
+        "error": _deactivate_question(counts[Person.CalendarState.ERROR]),
+        "all": _deactivate_question(sum(counts.values()) - off),
+        "ids": {str(n): _deactivate_question(n) for n in range(1, PAGE_SIZE + 1)},
+    }}, ensure_ascii=False)
 
 
 class PersonAddView(OrgAdminRequiredMixin, View):
@@ -197,6 +216,7 @@ class BulkJobView(OrgAdminRequiredMixin, TemplateView):
             counts=job.result.get("counts", {}),
             issues=shown,
             issues_total=len(issues),
+            outcome=jobs.bulk_job_outcome(job=job),
             domains=directory_import.directory_import_domains(job)
             if job.kind == BulkJob.Kind.DIRECTORY_IMPORT else [],
             running=job.state in (BulkJob.State.QUEUED, BulkJob.State.RUNNING)
