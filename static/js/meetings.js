@@ -59,11 +59,22 @@
       .then((reg) => { workerReg = reg; return reg; })
       .catch(() => null);
   }
-  if (notifyBtn && "Notification" in window && Notification.permission === "default") {
-    notifyBtn.hidden = false;
+  // Its state beside it: off (the button asks), on (granted) or blocked (denied: only the browser can undo it).
+  const notifyState = document.getElementById("notify-state");
+  function showNotifyState() {
+    if (!notifyBtn || !notifyState || !("Notification" in window)) return;
+    const permission = Notification.permission;
+    const key = permission === "granted" ? "on" : permission === "denied" ? "blocked" : "off";
+    notifyBtn.hidden = permission !== "default";
+    notifyState.textContent = notifyState.dataset[key];
+    notifyState.dataset.state = key;
+    notifyState.hidden = false;
+  }
+  if (notifyBtn && "Notification" in window) {
+    showNotifyState();
     notifyBtn.addEventListener("click", () => {
       Notification.requestPermission().then((permission) => {
-        notifyBtn.hidden = Notification.permission !== "default";
+        showNotifyState();
         if (permission === "granted") registerWorker();
       });
     });
