@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from google_emulator.client import EmulatorControl
 
 DOMAIN = "demo.example.com"
-PEOPLE = ("ana", "bo", "carl")
+PEOPLE = ("ana", "bo", "carl", "chloe", "minji", "liam", "sofia", "hugo")
 TITLES = ("Quick sync", "Pairing session", "Coffee chat", "Budget check-in", "Point rapide", "짧은 회의")
 LINKS = ("https://meet.google.com/qrs-tuvw-xyz", "https://demo.webex.com/meet/ana.martin",
          "https://meet.jit.si/CalendarHubDemo", "")

@@ -1,9 +1,15 @@
 """Seed the demo: an emulated Google Workspace tenant with calendars, and the matching Calendar Hub org.
 
-Idempotent for the database; the emulator is in-memory, so its world is rebuilt on every run.
+A tenant of 25 people across English, French and Korean and several time zones (one suspended in Google, one
+deleted there, one the org lists that Google never had), Ana's believable week (a series with a moved and a
+cancelled instance, all-day events, Zoom/Meet/Teams/Webex/Jitsi links, @webex and @meet), a meeting or two on
+everyone else's calendar, vacation responders, rooms.
+
+Idempotent for the database; the emulator's world is rebuilt on every run, together with the org's mirror of it.
 """
 
 import json
+import re
 import urllib.parse
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +39,25 @@ PEOPLE = [
     ("bo", "Bo-ra", "Kim", "ko", "Asia/Seoul", {}),
     ("carl", "Carl", "Jones", "en", "America/New_York", {}),
     ("dee", "Dee", "Suspended", "en", "UTC", {"suspended": True}),
+    ("chloe", "Chloé", "Dubois", "fr", "Europe/Paris", {}),
+    ("minji", "Min-ji", "Park", "ko", "Asia/Seoul", {}),
+    ("liam", "Liam", "O'Brien", "en", "Europe/Dublin", {}),
+    ("sofia", "Sofia", "Rossi", "en", "Europe/Rome", {}),
+    ("hugo", "Hugo", "Lefèvre", "fr", "America/Montreal", {}),
+    ("jiho", "Ji-ho", "Lee", "ko", "Asia/Seoul", {}),
+    ("priya", "Priya", "Shah", "en", "Asia/Kolkata", {}),
+    ("lucas", "Lucas", "Bernard", "fr", "Europe/Paris", {}),
+    ("emma", "Emma", "Wilson", "en", "Australia/Sydney", {}),
+    ("seoyeon", "Seo-yeon", "Choi", "ko", "Asia/Seoul", {}),
+    ("noah", "Noah", "Taylor", "en", "America/Los_Angeles", {}),
+    ("ines", "Inès", "Moreau", "fr", "Africa/Casablanca", {}),
+    ("daniel", "Daniel", "Kang", "ko", "America/Los_Angeles", {}),
+    ("maya", "Maya", "Cohen", "en", "Asia/Jerusalem", {}),
+    ("julien", "Julien", "Petit", "fr", "Europe/Brussels", {}),
+    ("hana", "Ha-na", "Yoon", "ko", "Asia/Tokyo", {}),
+    ("oliver", "Oliver", "Brown", "en", "Europe/London", {}),
+    ("theo", "Théo", "Garnier", "fr", "Europe/Paris", {}),
+    ("eli", "Eli", "Departed", "en", "UTC", {"deleted": True}),  # left the company: deleted in Google
 ]
 VERIFICATION_TOKEN = "demo-verification-token"
 WEBEX_SITE = "demo.webex.com"
@@ -85,6 +110,11 @@ def demo_events(now):
          "end": {"date": (today + timedelta(days=8)).isoformat()}},
         {"summary": "1:1 with Bo-ra", "location": "sip:ana.martin@demo.webex.com",
          "start": _at(today - timedelta(days=1), 11), "end": _at(today - timedelta(days=1), 11, 30)},
+        {"summary": "Product sync", "location": "@meet",
+         "start": _at(today + timedelta(days=1), 10), "end": _at(today + timedelta(days=1), 10, 30),
+         "attendees": [{"email": USER_EMAIL}, {"email": f"chloe@{DOMAIN}"}, {"email": f"lucas@{DOMAIN}"}]},
+        {"summary": "Public holiday", "start": {"date": (today + timedelta(days=10)).isoformat()},
+         "end": {"date": (today + timedelta(days=11)).isoformat()}, "transparency": "transparent"},
         {"summary": "Open-source community call",
          "description": "Pasted from the invitation:\nhttps://meet.jit.si/CalendarHubCommunityCall",
          "start": _at(today + timedelta(days=4), 17), "end": _at(today + timedelta(days=4), 18)},
@@ -93,6 +123,53 @@ def demo_events(now):
         if "attendees" in event:
             event["attendees"] = _named(event["attendees"])
     return events
+
+
+def _next_weekdays(day, n):
+    out = []
+    while len(out) < n:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            out.append(day)
+    return out
+
+
+def series_exceptions(emu, series_id, now):
+    """The stand-up series as real series are: the next one moved to 11:00, the one after cancelled."""
+    tz = ZoneInfo("Europe/Paris")
+    moved, cancelled = _next_weekdays(now.astimezone(tz).date(), 2)
+    for day in (moved, cancelled):
+        original = datetime.combine(day, datetime.min.time()).replace(hour=9, minute=30, tzinfo=tz)
+        instance = f"{series_id}_{original.astimezone(ZoneInfo('UTC')).strftime('%Y%m%dT%H%M%SZ')}"
+        if day == moved:
+            emu.patch_event(USER_EMAIL, instance, {"start": _at(day, 11), "end": _at(day, 11, 15),
+                                                   "summary": "Daily stand-up (moved)"})
+        else:
+            emu.delete_event(USER_EMAIL, instance)
+
+
+def team_events(now):
+    """A meeting or two on everyone else's calendar, each in their own zone and meeting service."""
+    links = [{"location": "https://demo.webex.com/meet/ana.martin"},
+             {"location": "https://meet.google.com/kxy-pqrs-tuv"},
+             {"description": "Join Zoom Meeting\nhttps://us02web.zoom.us/j/85550001111"},
+             {"description": "Microsoft Teams meeting\nJoin: https://teams.microsoft.com/l/meetup-join/19%3ameeting_X"},
+             {"description": "https://meet.jit.si/DemoTeamRoom"},
+             {"location": "@webex"}]
+    titles = ["Team sync", "Réunion d'équipe", "주간 회의", "Customer demo", "Point projet", "기획 회의"]
+    out = []
+    people = [p for p in PEOPLE if p[0] not in ("ana", "dee") and not p[5].get("deleted")]
+    for i, (local, _given, _family, _locale, tz, _extra) in enumerate(people):
+        zone = ZoneInfo(tz)
+        day = now.astimezone(zone).date() + timedelta(days=i % 3)
+        start = datetime.combine(day, datetime.min.time()).replace(hour=9 + i % 8, tzinfo=zone)
+        out.append((f"{local}@{DOMAIN}", {
+            "summary": titles[i % len(titles)], **links[i % len(links)],
+            "start": {"dateTime": start.isoformat(), "timeZone": tz},
+            "end": {"dateTime": (start + timedelta(minutes=45)).isoformat(), "timeZone": tz},
+            "attendees": _named([{"email": f"{local}@{DOMAIN}", "responseStatus": "accepted"},
+                                 {"email": USER_EMAIL if i % 3 == 0 else f"{people[i - 1][0]}@{DOMAIN}"}])}))
+    return out
 
 
 class Command(BaseCommand):
@@ -124,7 +201,7 @@ class Command(BaseCommand):
         for local, given, family, *_ in PEOPLE:
             webex.call("POST", "/_emulator/users", {
                 "email": f"{local}@{DOMAIN}", "displayName": f"{given} {family}", "siteUrl": WEBEX_SITE,
-                "personalRoomId": f"{local}.{family.lower()}"})
+                "personalRoomId": f"{local}.{re.sub(r'[^a-z0-9]', '', family.lower())}"})
         app = webex.call("POST", "/_emulator/service-apps", {
             "name": "Calendar Hub", "siteUrls": [WEBEX_SITE],
             "scopes": ["meeting:admin_schedule_write", "meeting:admin_schedule_read",
@@ -141,9 +218,10 @@ class Command(BaseCommand):
         emu.call("POST", "/_emulator/reset")
         emu.call("POST", "/_emulator/tenants", {"domain": DOMAIN, "name": "Demo Company"})
         for local, given, family, locale, tz, extra in PEOPLE:
+            fields = {k: v for k, v in extra.items() if k != "deleted"}
             emu.call("POST", "/_emulator/users", {
                 "email": f"{local}@{DOMAIN}", "given_name": given, "family_name": family,
-                "locale": locale, "time_zone": tz, "is_admin": False, "suspended": False, **extra})
+                "locale": locale, "time_zone": tz, "is_admin": False, "suspended": False, **fields})
         key = emu.call("POST", "/_emulator/service-accounts", {"project_id": "calendar-hub-demo"})
         key_path = settings.GOOGLE_SERVICE_ACCOUNT_FILE or str(settings.BASE_DIR / "var/demo/service-account.json")
         import os
@@ -156,9 +234,19 @@ class Command(BaseCommand):
         emu.call("PUT", f"/_emulator/dns/{DOMAIN}/txt",
                  {"values": [f"calendarhub-verification={VERIFICATION_TOKEN}", "v=spf1 -all"]})
         now = datetime.now(UTC)
-        for event in demo_events(now):
-            emu.call("POST", f"/_emulator/users/{urllib.parse.quote(USER_EMAIL)}/events",
-                     {**event, "organizer": {"email": USER_EMAIL}})
+        created = [emu.call("POST", f"/_emulator/users/{urllib.parse.quote(USER_EMAIL)}/events",
+                            {**event, "organizer": {"email": USER_EMAIL}}) for event in demo_events(now)]
+        stand_up = next(e for e in created if e.get("summary") == "Daily stand-up")
+        series_exceptions(emu, stand_up["id"], now)
+        for email, event in team_events(now):
+            emu.create_event(email, {**event, "organizer": {"email": email}})
+        emu.vacation(f"chloe@{DOMAIN}", {
+            "enableAutoReply": True, "responseSubject": "Absente", "responseBodyPlainText": "De retour lundi.",
+            "startTime": str(int((now - timedelta(days=2)).timestamp() * 1000)),
+            "endTime": str(int((now + timedelta(days=2)).timestamp() * 1000))})
+        for local, *_rest, extra in PEOPLE:
+            if extra.get("deleted"):  # a person the org still lists whose account is gone (an explained error)
+                emu.delete_user(f"{local}@{DOMAIN}")
         start = int((now - timedelta(days=1)).timestamp() * 1000)
         end = int((now + timedelta(days=4)).timestamp() * 1000)
         emu.call("PUT", f"/_emulator/users/{urllib.parse.quote(f'bo@{DOMAIN}')}/vacation", {
@@ -248,9 +336,15 @@ class Command(BaseCommand):
             _, raw = device_token_create(organization=org, source=person_calendar_source(person=ana, active=False), name="Demo room display")
         finally:
             Conf.SYNC = was_sync
-        states = dict(Person.objects.filter(organization=org).values_list("email", "calendar_state"))
+        people = Person.objects.filter(organization=org).order_by("email")
+        by_state = {}
+        for person in people:
+            by_state.setdefault(person.calendar_state, []).append(person)
+        summary = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_state.items()))
         self.stdout.write(f"Domain {DOMAIN}: {Domain.objects.get(name=DOMAIN).state}; Google setup: "
-                          f"{org.setup_state}; people: " + ", ".join(f"{e} {s}" for e, s in sorted(states.items())))
+                          f"{org.setup_state}; people: {summary}")
+        for person in by_state.get(Person.CalendarState.ERROR, []):  # the demo's explained errors
+            self.stdout.write(f"  in error on purpose: {person.email} ({person.error_code})")
         self.stdout.write(f"Device API token for {USER_EMAIL}: {raw}\n  curl -H 'Authorization: Bearer {raw}' "
                           f"{settings.PUBLIC_BASE_URL}/api/v1/meetings")
         self.stdout.write(rooms.describe(seeded_rooms))
