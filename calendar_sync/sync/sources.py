@@ -365,7 +365,7 @@ def source_run(*, source_id, now=None):
             if changed:
                 live.publish(f"source:{sub.pk}")
                 changed = False
-            if time.monotonic() - started > RUN_BUDGET_SECONDS:
+            if time.monotonic() - started > RUN_BUDGET_SECONDS or _threads.stopping:
                 break
     # Out of loops or budget: hand the calendar to a fresh task, behind the others waiting.
     CalendarSource.objects.filter(pk=source_id).update(lease_until=None, next_sync_at=timezone.now())
@@ -387,6 +387,12 @@ class _SyncThreads:
         self._lock = threading.Lock()
         self._busy = 0
         self._pool = None
+        self.stopping = False
+
+    def _stop(self):
+        # The worker process is exiting (a clean stop, a recycle): running syncs hand their calendar over at the
+        # end of the pass in hand instead of looping on (see source_run).
+        self.stopping = True
 
     def submit(self, source_id):
         size = settings.SYNC_THREADS
@@ -397,6 +403,10 @@ class _SyncThreads:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sync")
+                # Called when the process exits, before its threads are joined (as concurrent.futures does).
+                register = getattr(threading, "_register_atexit", None)
+                if register is not None:
+                    register(self._stop)
             self._busy += 1
         self._pool.submit(self._run, source_id)
         return True
