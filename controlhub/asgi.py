@@ -24,7 +24,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 LIVE_PREFIX = "/live/"
 
 streams = get_asgi_application()  # sets Django up: project modules import from here on
-pages = WSGIMiddleware(get_wsgi_application(), workers=getattr(settings, "WEB_THREADS", 8))
+pages = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_THREADS)
 
 from controlhub.tenancy import live  # noqa: E402
 

@@ -108,6 +108,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and queue --------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Threads per web process for pages (controlhub/asgi.py: the live-update streams are coroutines and need none).
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},

@@ -101,3 +101,22 @@ def test_without_a_stream_the_page_falls_back_to_polling(page, live_server, org,
     sign_in(page, live_server, admin_user.email, next_path="/onboarding/", lands_on="/onboarding/")
     expect(page.locator("html")).to_have_attribute("data-live", "fallback", timeout=10_000)
     assert page.evaluate("window.calendarHubLive.connected()") is False
+
+
+def test_a_bulk_job_page_shows_its_end_by_itself(page, asgi_server, ready_org, admin_user):
+    people = [Person.objects.create(organization=ready_org, email=f"p{i}@acme.test", calendar_state="activated")
+              for i in range(3)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(activation, "enqueue_after_commit", lambda *a, **k: None)  # the job runs later, below
+        job = activation.bulk_job_start(organization=ready_org, kind="deactivate", selection="ids",
+                                        ids=[p.pk for p in people], actor=admin_user)
+
+    sign_in(page, asgi_server, admin_user.email, next_path=f"/people/jobs/{job.pk}/",
+            lands_on=f"/people/jobs/{job.pk}/")
+    expect(page.locator("#job-state")).to_have_text("Queued")
+    streaming(page)
+
+    activation.bulk_job_run(job_id=job.pk)  # the worker's run: no poll is due for 10 s
+    expect(page.locator("#job-state")).to_have_text("Done", timeout=DEADLINE_MS)
+    expect(page.locator("#job-progress")).to_contain_text("3 people deactivated.")
+    assert still_same_document(page)
