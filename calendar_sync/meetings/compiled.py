@@ -6,20 +6,21 @@ organization and person) and, unless it ends in a 304, the window's rows. Buildi
 costs several times more than running them on SQLite, so each shape is compiled once with placeholder values and
 later calls only bind the real ones (converted exactly as the ORM converts them).
 
-Measured with ``python -m bench.bench_meetings`` (part "compiled queries vs the ORM": CPU time of this thread per
-call, 300 meetings, SQLite, min / median of 9 rounds of 300 calls (100 for the rows), the 2-core machine the other
-figures of the project come from):
+Measured with ``python -m bench.bench_meetings`` (part 1b, "compiled queries vs the ORM": CPU µs per call of
+this thread, 300 meetings, SQLite, min / median of 9 interleaved rounds of 300 calls, 100 for the rows; the
+project's 2-core machine):
 
-=====================================  ================  =======================
+=====================================  ================  ==========================
 query                                  compiled (µs)     the ORM building it (µs)
-=====================================  ================  =======================
-person of the signed-in user           115 / 147         1446 / 1665
-device token (+ source, org, person)   107 / 128         1008 / 1163
-window rows, limit 101 (values_list)   298 / 343         1473 / 1685
-window rows, limit 301                 1186 / 1535       3773 / 5113
-=====================================  ================  =======================
+=====================================  ================  ==========================
+person of the signed-in user           117 / 132         1345 / 1601
+device token (+ source, org, person)   94 / 101          801 / 1042
+window rows, limit 101 (values_list)   282 / 294         1228 / 1316
+window rows, limit 301                 814 / 1020        2877 / 4135
+=====================================  ================  ==========================
 
-Without it the API's 304 (~0.8 ms in all) would cost more than twice as much, and every 200 about 1-2 ms more.
+The API's 304 costs ~0.5-0.75 ms in all (part 1 of the bench): through the ORM its one query would more than
+double it; every page, partial and API 200 would cost 1-2.5 ms more.
 
 Only SQL is cached, never a result: the token check, the membership and the rows are read on every call.
 """

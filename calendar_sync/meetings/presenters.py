@@ -3,20 +3,36 @@ labels, the HTML rows and the context of ``meetings_list.html``, the JSON docume
 
 HTML: every value from a calendar (title, organizer, attendees, join URL) and every label goes through Django's
 escaping (``format_html``, ``format_html_join``, ``conditional_escape``); nothing is marked safe by hand. The
-markup (classes, ``data-*`` attributes) is what ``static/js/meetings.js`` and the browser tests read: change it
-with them. How a day section is written, and why not with a template loop or ``format_html_join`` over per-row
-tuples, is told above ``_DAY``. Measured (CPU ms to write the rows of the bench's list, ``bench.bench_meetings``'s
-data, min of 15 rounds, the same machine):
+markup (classes, ``data-*`` attributes) is what ``static/js/meetings.js`` and the browser tests read, byte for byte
+what it was before this module: change it with them. How the list is written, and why not with a template loop or
+``format_html_join`` over per-row tuples, is told above ``_DAY``. Measured on the bench's data
+(``bench.bench_meetings``: 300 meetings, each with its own title and join URL, the same 8 attendees), CPU ms:
+
+Writing the rows (min of 15 rounds of 20, the old and new writers in one process):
 
 ===============================================  =========  =========
 rows                                             100        300
 ===============================================  =========  =========
 before: f-strings over a home-made escape        0.60       1.8
 ``format_html_join`` over per-row tuples         2.0        6.0
-one ``format_html`` per day (this module)        1.1        3.2
+one ``format_html`` per list (this module)       0.9        2.7
 ===============================================  =========  =========
 
-The page, partial and API figures before and after this layout are in the commit that introduced it.
+Whole requests through the test client (the bench's, with the views before and after this module mounted side by
+side in one process and 400 request pairs per case, interleaved in random order: the median of each, two runs):
+
+=============================  ===========  ===========  ============
+request                        before       after        change
+=============================  ===========  ===========  ============
+page, 100 rows                 7.3 / 10.0   7.7 / 10.5   +5%
+list partial, 100 rows (200)   7.0 / 8.1    7.7 / 8.9    +10 / +11%
+list partial (304)             2.5 / 2.5    2.5 / 2.5    0%
+page, all 300 rows             15.5 / 13.5  17.2 / 15.4  +11 / +15%
+JSON API (200, 304, 300 rows)  unchanged (-3% to +2%)
+=============================  ===========  ===========  ============
+
+What remains is Django's escaping itself: ~1 µs per value where the home-made replace chain took 0.15 µs, and
+two values per row (its title and join URL) that no other row shares on the bench's data.
 
 Times are preformatted with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows). Provider names and
 icons come from ``calendar_sync.sync.joinlinks`` (``provider_info``); the generic ones are translated here.
@@ -30,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from functools import lru_cache
 
+from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -118,29 +135,37 @@ def _weekday(d, today):
 
 
 # --- HTML -----------------------------------------------------------------------------------------------------
-# A day section is ONE ``format_html`` call. Its format string is put together from the literal fragments below,
-# into which only numbers are written with %d / %02d (ids, epoch milliseconds, hours and minutes, and the
-# positions of the row's arguments: nothing but digits can come out, anything else raises TypeError) and, with %s,
-# only the literals of ``_CLASSES`` and ``_CHIP``. Every text (title, organizer, attendees, join URL, labels, the
-# day's names) is an argument, escaped by ``format_html``, or a value that ``format_html`` made. Why not
-# ``format_html_join`` over per-row tuples: Django's escaping costs ~1 µs per argument and ~2 µs per call, and a
-# row has a dozen values (~20 µs a row against ~6 before); this way a row costs the escaping of its title and
-# join URL, and a reference to the rest. The figures are in the module docstring.
-_DAY = ('<section class="day" data-day="{0}"><div class="day-head"><h2>{1}</h2><span class="date">{2}</span></div>'
-        '<ul class="mtgs">')
-_TODAY = ('<section class="day today" data-day="{0}" id="today"><div class="day-head"><h2>{1}</h2>'
-          '<span class="date">{2}</span></div><ul class="mtgs">')
+# The whole list is ONE ``format_html`` call. Its format string is put together from the literal fragments below,
+# into which only numbers are written, with %d / %02d (dates, ids, epoch milliseconds, hours and minutes, and the
+# positions of arguments: nothing but digits can come out, anything else raises TypeError), and with %s only the
+# literals of ``_CLASSES`` and ``_CHIP``. Every text (title, organizer, attendees, join URL, labels, day names)
+# is an argument, escaped by ``format_html``, or a value that ``format_html``/``conditional_escape`` made. Values
+# many rows share (labels, a provider's cell, the organizer-and-participants line of a recurring meeting, a day's
+# names) are one argument each, referenced by position; the first three are {0} the Join label, {1} "All day"
+# and {2} the out-of-office chip. Why not a template loop or ``format_html_join`` over per-row tuples: Django's
+# escaping costs ~1 µs per argument and ~2 µs per call and a row has a dozen values (figures in the module
+# docstring); this way a row costs the escaping of its title and join URL.
+# A day: its date (%04d-%02d-%02d) and the positions of its weekday and date label.
+_DAY = ('<section class="day" data-day="%04d-%02d-%02d"><div class="day-head"><h2>{%d}</h2>'
+        '<span class="date">{%d}</span></div><ul class="mtgs">')
+_TODAY = ('<section class="day today" data-day="%04d-%02d-%02d" id="today"><div class="day-head"><h2>{%d}</h2>'
+          '<span class="date">{%d}</span></div><ul class="mtgs">')
 _DAY_END = "</ul></section>"
-# The day's first arguments, referenced by every row: {3} the Join label, {4} "All day", {5} the out-of-office chip.
+# A row: %s one of ``_CLASSES``; id, start and end (epoch ms); the position of its title; the time range (%02d) or
+# {1}; the position of its title, %s the chip ("{2}" or nothing), the position of its title again, those of its
+# meta line and provider cell; with a Join button, the position of its join URL and the epoch ms from which the
+# button is enabled.
 _ROW_START = '<li class="mtg%s" data-id="%d" data-start="%d" data-end="%d" data-title="{%d}"><div class="mtg-time">'
-_TIME = '<span class="range">%02d:%02d – %02d:%02d</span>'
-_ALL_DAY = '<span class="range">{4}</span>'
 _ROW_MAIN = ('<span class="state"></span></div><div class="mtg-main"><div class="mtg-title" title="{%d}">%s{%d}</div>'
              '<div class="mtg-meta">{%d}</div></div><div class="mtg-provider">{%d}</div><div class="mtg-action">')
-_JOIN = '<button type="button" class="btn join" data-join-url="{%d}" data-join-from="%d" disabled>{3}</button>'
+_JOIN = '<button type="button" class="btn join" data-join-url="{%d}" data-join-from="%d" disabled>{0}</button>'
+_TIMED_ROW = _ROW_START + '<span class="range">%02d:%02d – %02d:%02d</span>' + _ROW_MAIN
+_ALL_DAY_ROW = _ROW_START + '<span class="range">{1}</span>' + _ROW_MAIN
 _ROW_END = "</div></li>"
+_TIMED_JOIN, _TIMED = _TIMED_ROW + _JOIN + _ROW_END, _TIMED_ROW + _ROW_END
+_ALL_DAY_JOIN, _ALL_DAY = _ALL_DAY_ROW + _JOIN + _ROW_END, _ALL_DAY_ROW + _ROW_END
 _CLASSES = {(False, False): "", (True, False): " allday", (False, True): " ooo", (True, True): " allday ooo"}
-_CHIP = {False: "", True: "{5}"}
+_CHIP = {False: "", True: "{2}"}
 _OOO_CHIP = '<span class="chip ooo">{}</span> '
 _ORGANIZER = '<span class="organizer">{}</span>'
 _PEOPLE = '<span class="people" title="{}">{}: {}{}</span>'
@@ -149,29 +174,47 @@ _PROVIDER = '<img src="{}" alt="" width="20" height="20"><span>{}</span>'
 _NOTHING = conditional_escape("")
 
 
+@lru_cache(maxsize=16)
+def _labels(language):
+    """``(You organize, Join, All day, the out-of-office chip)`` in ``language`` (the active one), escaped."""
+    return (format_html(_ORGANIZER, _("You organize")), conditional_escape(_("Join")),
+            conditional_escape(_("All day")), format_html(_OOO_CHIP, _("Out of office")))
+
+
+@lru_cache(maxsize=1024)
+def _provider_cell(provider_id, language, static_url):
+    """A service's icon and name in ``language`` (the active one); ``static_url`` keys the cache on settings."""
+    return format_html(_PROVIDER, static(provider_info(provider_id).icon), provider_name(provider_id))
+
+
 class _ListWriter:
-    """The day sections of one list. What repeats across rows is escaped once per list: the labels, a provider's
-    cell, the organizer-and-participants line of a recurring meeting."""
+    """The day sections of one list, as one ``format_html`` call (see the comment above ``_DAY``)."""
 
     def __init__(self, zone):
         self.zone = zone
-        self.join_label = conditional_escape(_("Join"))
-        self.all_day = conditional_escape(_("All day"))
-        self.ooo_chip = format_html(_OOO_CHIP, _("Out of office"))
-        self.me = format_html(_ORGANIZER, _("You organize"))
-        self.providers = {}
-        self.metas = {}
+        self.language = get_language()
+        self.me, join, all_day, chip = _labels(self.language)
+        self.args = [join, all_day, chip]  # {0}, {1}, {2} of the fragments
+        # Positions in ``args`` of the values many rows reference: day names, meta lines, provider cells.
+        self.names, self.metas, self.cells = {}, {}, {}
+        self.fragments = []
+
+    def share(self, positions, key, make):
+        """The position of the shared argument ``key`` (in ``positions``), made (``make(key)``) the first time."""
+        at = positions.get(key)
+        if at is None:
+            at = positions[key] = len(self.args)
+            self.args.append(make(key))
+        return at
 
     def provider(self, provider_id):
-        cell = self.providers.get(provider_id)
-        if cell is None:
-            cell = self.providers[provider_id] = format_html(
-                _PROVIDER, static(provider_info(provider_id).icon), provider_name(provider_id))
-        return cell
+        """The provider cell of a stored ``join_provider`` ("" for none)."""
+        return _provider_cell(provider_id, self.language, settings.STATIC_URL) if provider_id else _NOTHING
 
-    def meta(self, who, count, names):
-        """The organizer-and-participants line. ``who``: None (out of office: nobody named), True (the viewer
-        organizes), else the organizer's name ("" for none)."""
+    def meta(self, key):
+        """The organizer-and-participants line of ``(who, count, names)``. ``who``: None (out of office: nobody
+        named), True (the viewer organizes), else the organizer's name ("" for none)."""
+        who, count, names = key
         organizer = _NOTHING if who is None or who == "" else self.me if who is True else format_html(
             _ORGANIZER, who)
         people = _NOTHING
@@ -182,39 +225,55 @@ class _ListWriter:
         return format_html(_META_BOTH, organizer, people) if organizer and people else organizer or people
 
     def day(self, day):
-        """One day section (``Day``): one ``format_html`` call (see the comment above ``_DAY``)."""
-        zone, metas = self.zone, self.metas
-        fragments = [_TODAY if day.is_today else _DAY]
-        args = [day.day.isoformat(), day.weekday, day.label, self.join_label, self.all_day, self.ooo_chip]
-        add = fragments.append
+        """Adds a day section (``Day``) to the list."""
+        zone, args, metas, cells, add = self.zone, self.args, self.metas, self.cells, self.fragments.append
+        d = day.day
+        add((_TODAY if day.is_today else _DAY) % (d.year, d.month, d.day, self.share(self.names, day.weekday, str),
+                                                 self.share(self.names, day.label, str)))
         for (mid, title, start, end, all_day, start_date, _end_date, _last_day, _org_email, org_name, count, names,
              provider, join_url, ooo, mine) in day.rows:
             start_ms = int(start.timestamp() * 1000)
             key = (None if ooo else True if mine else org_name or "", count, names)
             meta = metas.get(key)
             if meta is None:
-                meta = metas[key] = self.meta(*key)
-            at = len(args)  # the row's arguments: title, meta line, provider cell (and join URL), in this order
-            args += (title, meta, self.provider(provider) if provider else _NOTHING)
-            add(_ROW_START % (_CLASSES[all_day, ooo], mid, start_ms, int(end.timestamp() * 1000), at))
+                meta = self.share(metas, key, self.meta)
+            cell = cells.get(provider)
+            if cell is None:
+                cell = self.share(cells, provider, self.provider)
+            at = len(args)  # the row's own arguments: its title (and join URL)
+            classes, chip, end_ms = _CLASSES[all_day, ooo], _CHIP[ooo], int(end.timestamp() * 1000)
             if start_date is None:
                 s, e = start.astimezone(zone), end.astimezone(zone)
-                add(_TIME % (s.hour, s.minute, e.hour, e.minute))
+                if join_url:
+                    add(_TIMED_JOIN % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at,
+                                       chip, at, meta, cell, at + 1, start_ms - JOIN_EARLY_MS))
+                else:
+                    add(_TIMED % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at, chip,
+                                  at, meta, cell))
+            elif join_url:
+                add(_ALL_DAY_JOIN % (classes, mid, start_ms, end_ms, at, at, chip, at, meta, cell, at + 1,
+                                     start_ms - JOIN_EARLY_MS))
             else:
-                add(_ALL_DAY)
-            add(_ROW_MAIN % (at, _CHIP[ooo], at, at + 1, at + 2))
+                add(_ALL_DAY % (classes, mid, start_ms, end_ms, at, at, chip, at, meta, cell))
             if join_url:
-                args.append(join_url)
-                add(_JOIN % (at + 3, start_ms - JOIN_EARLY_MS))
-            add(_ROW_END)
+                args += (title, join_url)
+            else:
+                args.append(title)
         add(_DAY_END)
-        return format_html("".join(fragments), *args)
+
+    def html(self):
+        """The list: the one ``format_html`` call."""
+        return format_html("".join(self.fragments), *self.args)
 
 
 def days_html(days, zone):
     """The day sections of the list (``Day`` from ``group_by_day``)."""
+    if not days:
+        return _NOTHING
     writer = _ListWriter(zone)
-    return format_html_join("", "{}", ((writer.day(day),) for day in days))
+    for day in days:
+        writer.day(day)
+    return writer.html()
 
 
 # --- the list's context and the page's time-zone options -------------------------------------------------------

@@ -308,7 +308,10 @@ def meetings_read(*, person, source, window, limit=None):
     parsed = {}
     for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
          title_b, attendees_b, url_b, org_email_b, org_name_b) in raw:
-        start, end = _utc(start), _utc(end)
+        if start.__class__ is datetime and end.__class__ is datetime and start.tzinfo is end.tzinfo is None:
+            start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)  # SQLite: naive UTC
+        else:
+            start, end = _utc(start), _utc(end)
         out_of_office = event_type == "outOfOffice"
         if out_of_office:
             ooo.append(OooRow(event_type, "confirmed", start, end))
