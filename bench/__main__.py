@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ["bench_emulator", "bench_activation", "bench_sync", "bench_meetings", "bench_rooms", "bench_keywords"]
+BENCHMARKS = ["bench_emulator", "bench_activation", "bench_sync", "bench_meetings", "bench_rooms", "bench_keywords",
+              "bench_live"]
 
 
 def main():
