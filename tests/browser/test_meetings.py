@@ -135,7 +135,9 @@ def test_calendar_change_appears_without_reload(page, live_server, me, plain_use
     page.evaluate("window.__sameDocument = true")
     make_meeting(me, title="Just added by the sync", start=timezone.now() + timedelta(hours=3))
     assert Meeting.objects.filter(source=me).count() == 2
-    page.clock.fast_forward("00:11")
+    # The WSGI test server has no live stream (tests/browser/test_live.py covers pushed updates): the page falls
+    # back to polling every 30 s.
+    page.clock.fast_forward("00:31")
     expect(row(page, "Just added by the sync")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True
 
