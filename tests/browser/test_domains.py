@@ -4,7 +4,8 @@ opens the removal confirmation."""
 import pytest
 from playwright.sync_api import expect
 
-from controlhub.models import Domain, Person
+from controlhub.people.models import Person
+from controlhub.tenancy.models import Domain
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -145,7 +145,7 @@ def test_calendar_change_appears_without_reload(page, live_server, me, plain_use
 def test_keyword_in_the_list_with_exactly_one_patch(page, live_server, org, plain_user, google_tenant):
     """@webex in Location → sync (patches once) → more syncs → the list shows the Webex Join link."""
     sync = pytest.importorskip("calendar_sync.sync.engine")
-    from controlhub.services.google_connection import org_gateway
+    from controlhub.tenancy.google_connection import org_gateway
 
     google = google_tenant
     google.user("user@acme.test", locale="en", time_zone="Europe/Paris")

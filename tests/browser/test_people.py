@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from controlhub.models import Domain, Person, PersonHistory
+from controlhub.people.models import Person, PersonHistory
+from controlhub.tenancy.models import Domain
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
