@@ -9,7 +9,7 @@ from django.db import transaction
 from calendar_sync.google import errors as google_errors
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy.boundary import TenantBoundary, _domain_of
-from controlhub.tenancy.models import Domain, Organization
+from controlhub.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def tenant_domain_learn(*, organization, subject, gateway):
         return True
     if not organization.directory_import_enabled:
         return False
-    if Domain.objects.filter(name=domain, state=Domain.State.VERIFIED).exists():
+    if boundary.domain_taken_elsewhere(domain):
         return False  # verified by another organization: never ours
     admin = tenant_admin_subject(organization)
     if not admin:
