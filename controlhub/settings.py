@@ -280,6 +280,8 @@ SYNC_SAFETY_POLL_MINUTES = env.int("SYNC_SAFETY_POLL_MINUTES", default=30)
 # How long a sync holds its calendar without a heartbeat: a killed worker's calendar is claimed again this long
 # (plus the 2-s claim interval of run_workers) after its last heartbeat. A running sync renews it 4 times as often.
 SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=20.0)
+# run_workers: an idle worker still alive this long after its stop pill is killed (it holds no task).
+WORKER_STOP_IDLE_GRACE = env.float("WORKER_STOP_IDLE_GRACE", default=10.0)
 # Calendars retrying after failures that may be queued or running at once, all clusters together: a storm on some
 # users (Google failing or timing out for them) never takes more workers than this from everybody else.
 SYNC_RETRY_CONCURRENCY = env.int("SYNC_RETRY_CONCURRENCY", default=max(1, Q_CLUSTER["workers"] // 2))

@@ -6,6 +6,7 @@ synced again by another cluster once its lease (heartbeat-renewed while the sync
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,3 +173,24 @@ def test_a_killed_workers_calendar_is_synced_again_once_its_lease_runs_out(googl
     took = time.monotonic() - killed
     print(f"synced again {took:.1f}s after the kill (lease {lease:.0f}s, a new cluster started meanwhile)")
     assert took < 30
+
+
+def test_an_idle_worker_that_never_takes_its_stop_pill_is_killed_and_the_stop_is_still_clean(start_workers):
+    workers = start_workers(Q_WORKERS=2, WORKER_STOP_IDLE_GRACE=2)
+
+    def ready():
+        pids = [int(pid) for pid in re.findall(r"ready for work at (\d+)", workers.log_path.read_text())]
+        return pids if len(pids) == 2 else None
+
+    pids = wait_until(ready, timeout=30, message="both workers to be ready")
+    os.kill(pids[0], signal.SIGSTOP)  # wedged: alive, idle, and it will never read its pill
+    started = time.monotonic()
+    workers.signal_group(signal.SIGTERM)
+    assert workers.proc.wait(timeout=30) == 0
+    took = time.monotonic() - started
+    log = workers.log_path.read_text()
+    assert f"worker {pids[0]} idle" in log and "killed" in log
+    assert "stopped cleanly" in log and "Traceback" not in log
+    assert took < 2 + 10, f"stopped in {took:.1f}s"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)

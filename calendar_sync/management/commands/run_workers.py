@@ -23,6 +23,7 @@ Exit status 0 after a clean stop, 1 when the cluster died on its own (let the su
 
 import logging
 import signal
+import threading
 import time
 
 from django import db
@@ -33,6 +34,8 @@ from django_q.cluster import Cluster, Sentinel
 from calendar_sync.sync.scheduler import SCHEDULER_INTERVAL, scheduler_loop
 
 logger = logging.getLogger(__name__)
+
+IDLE = -1  # django-q2's worker timer: -1 idle, > 0 seconds left of the task in hand, 0 timed out
 
 
 class QuietSentinel(Sentinel):
@@ -50,6 +53,31 @@ class QuietSentinel(Sentinel):
             process.kill()
             process.join(timeout=5)
         return super().reincarnate(process)
+
+    def stop(self):
+        watchdog = threading.Thread(target=self._kill_idle_holdouts, name="stop-watchdog", daemon=True)
+        watchdog.start()
+        super().stop()
+
+    def _kill_idle_holdouts(self):
+        """While ``stop`` runs: once the pusher is gone (the pills go in right after), SIGKILL any worker still
+        alive and idle ``grace`` seconds later. A busy worker is left to finish its task (the guard's timeout
+        still bounds it)."""
+        grace = settings.WORKER_STOP_IDLE_GRACE
+        pills_at = None
+        while self.pool:
+            time.sleep(0.25)
+            if self.pusher.is_alive():
+                continue
+            pills_at = pills_at or time.monotonic()
+            if time.monotonic() - pills_at < grace:
+                continue
+            for process in list(self.pool):
+                if process.is_alive() and process.timer.value == IDLE:
+                    logger.warning("run_workers: worker %s idle %.0fs after its stop pill; killed", process.pid,
+                                   time.monotonic() - pills_at)
+                    process.kill()
+                    process.join(timeout=5)
 
 
 class SupervisedCluster(Cluster):
