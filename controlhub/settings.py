@@ -205,6 +205,7 @@ THROTTLE_RATES = {
     "signin_link_ip": (20, 60 * 60),  # link requests from one client address
     "connection_test_org": (10, 10 * 60),  # Test connection runs of one organization
     "domain_verify": (10, 10 * 60),  # verify clicks for one domain of one organization
+    "meeting_service_test_org": (10, 10 * 60),  # meeting service Test runs of one organization
 }
 
 # --- i18n -----------------------------------------------------------------------------------------------------

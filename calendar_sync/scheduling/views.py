@@ -4,11 +4,13 @@ and the test live in ``services``."""
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
 from calendar_sync.scheduling.forms import MeetingServiceForm, MeetingServiceTestForm
 from calendar_sync.scheduling.models import KeywordMeeting
 from calendar_sync.scheduling.services import meeting_service_of, meeting_service_save, meeting_service_test
+from controlhub.tenancy.throttle import throttle_hit
 from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 _FIELDS = ("kind", "webex_site_url", "webex_client_id", "webex_site_field", "directory_admin_email", "jitsi_host",
@@ -51,6 +53,18 @@ class MeetingServiceTestView(MeetingServiceView):
         form = MeetingServiceTestForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(test_form=form), status=400)
+        # Each run creates and deletes a real meeting on the org's service (and may spend its API quota).
+        throttled = throttle_hit(scope="meeting_service_test_org", key=self.organization.pk)
+        if not throttled.allowed:
+            minutes = throttled.minutes_left()
+            messages.error(request, ngettext(
+                "The meeting service test was run too many times in a short while. Try again in %(minutes)d "
+                "minute.",
+                "The meeting service test was run too many times in a short while. Try again in %(minutes)d "
+                "minutes.", minutes) % {"minutes": minutes})
+            response = self.render_to_response(self.get_context_data(test_form=form), status=429)
+            response["Retry-After"] = str(throttled.seconds_left())
+            return response
         report = meeting_service_test(organization=self.organization, email=form.cleaned_data["email"].lower(),
                                       actor=request.user)
         return self.render_to_response(self.get_context_data(test_form=form, report=report))

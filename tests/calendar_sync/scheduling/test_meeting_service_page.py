@@ -2,6 +2,7 @@
 button making and deleting a meeting on the emulated services, naming each fault."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from calendar_sync.scheduling.models import MeetingService
@@ -138,3 +139,23 @@ def test_test_button_on_jitsi_and_none(admin_client, org):
 def test_test_email_must_be_an_address(admin_client):
     resp = admin_client.post(reverse("meeting_service_test"), {"email": "not an address"})
     assert resp.status_code == 400 and "email" in resp.context["test_form"].errors
+
+
+def test_test_button_is_limited_per_organization(admin_client, org, settings, make_org):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "meeting_service_test_org": (2, 600)}
+    admin_client.post(reverse("meeting_service_save"), {"kind": "jitsi", "jitsi_host": "meet.example.org",
+                                                        "jitsi_app_id": "hub", "jitsi_secret": "x" * 32,
+                                                        "bbb_algorithm": "sha256"})
+    for _ in range(2):
+        resp = admin_client.post(reverse("meeting_service_test"), {"email": "ana@acme.test"})
+        assert resp.status_code == 200 and resp.context["report"].ok
+    resp = admin_client.post(reverse("meeting_service_test"), {"email": "ana@acme.test"})
+    assert resp.status_code == 429 and 0 < int(resp["Retry-After"]) <= 600
+    assert "report" not in resp.context
+    assert "The meeting service test was run too many times in a short while. Try again in" in resp.content.decode()
+    # Another organization has its own allowance.
+    _, other_admin = make_org("Beta")
+    other = Client()
+    other.force_login(other_admin)
+    for _ in range(2):
+        assert other.post(reverse("meeting_service_test"), {"email": "x@beta.test"}).status_code == 200
