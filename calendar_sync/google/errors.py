@@ -25,9 +25,15 @@ class GoogleError(Exception):
 
 
 class InvalidKeyFile(GoogleError):
-    """The service-account JSON itself is malformed (not a Google error: caught before any call)."""
+    """The service-account JSON itself is malformed (not a Google error: caught before any call). ``defect`` names
+    what is wrong and ``params`` its values, for a caller that says it in the reader's language."""
 
     error_code = "key_invalid"
+
+    def __init__(self, message="", *, defect="", params=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.defect = defect
+        self.params = params or {}
 
 
 class DelegationNotAuthorized(GoogleError):

@@ -44,7 +44,8 @@ class ServiceAccountKey:
 def _too_large(size):
     return InvalidKeyFile(
         f"The key file is too large ({size // 1024} KB): a service-account key is a few KB, at most "
-        f"{MAX_KEY_BYTES // 1024} KB. Upload the .json key exactly as downloaded from Google Cloud."
+        f"{MAX_KEY_BYTES // 1024} KB. Upload the .json key exactly as downloaded from Google Cloud.",
+        defect="too_large", params={"size": size // 1024, "max": MAX_KEY_BYTES // 1024},
     )
 
 
@@ -72,60 +73,68 @@ def parse_service_account_key(data, *, allow_other_universe=False):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidKeyFile("The file is not text: upload the .json key file Google Cloud gave you.") from None
+            raise InvalidKeyFile("The file is not text: upload the .json key file Google Cloud gave you.",
+                                 defect="not_text") from None
     if isinstance(data, str):
         size = len(data) if len(data) > MAX_KEY_BYTES else len(data.encode("utf-8", "surrogatepass"))
         if size > MAX_KEY_BYTES:
             raise _too_large(size)
         if not data.strip():
-            raise InvalidKeyFile("The key file is empty.")
+            raise InvalidKeyFile("The key file is empty.", defect="empty")
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             raise InvalidKeyFile(
                 f"The key file is not valid JSON (line {exc.lineno}, column {exc.colno}). Upload the .json key "
-                "exactly as downloaded from Google Cloud (IAM & Admin → Service accounts → Keys)."
+                "exactly as downloaded from Google Cloud (IAM & Admin → Service accounts → Keys).",
+                defect="not_json", params={"line": exc.lineno, "column": exc.colno},
             ) from None
         except RecursionError:
-            raise InvalidKeyFile(_TOO_DEEP) from None
+            raise InvalidKeyFile(_TOO_DEEP, defect="too_deep") from None
     if not isinstance(data, dict):
-        raise InvalidKeyFile("The key file must be a JSON object, as downloaded from Google Cloud.")
+        raise InvalidKeyFile("The key file must be a JSON object, as downloaded from Google Cloud.", defect="not_object")
     if _nested_deeper_than(data, MAX_KEY_DEPTH):
-        raise InvalidKeyFile(_TOO_DEEP)
+        raise InvalidKeyFile(_TOO_DEEP, defect="too_deep")
     if data.get("type") != "service_account":
         found = data.get("type") or "none"
         raise InvalidKeyFile(
             f"This is not a service-account key (\"type\" is {found!r}, expected 'service_account'). An OAuth "
-            "client secret or an API key will not work."
+            "client secret or an API key will not work.", defect="not_service_account", params={"found": repr(found)}
         )
     missing = [name for name in REQUIRED_FIELDS if not data.get(name)]
     if missing:
-        raise InvalidKeyFile(f"The key file is missing: {', '.join(missing)}.")
+        raise InvalidKeyFile(f"The key file is missing: {', '.join(missing)}.", defect="missing",
+                             params={"fields": ", ".join(missing)})
     universe = data.get("universe_domain", GOOGLE_UNIVERSE)
     if not isinstance(universe, str) or not universe:
-        raise InvalidKeyFile(f"\"universe_domain\" must be {GOOGLE_UNIVERSE!r}, the universe of Google's public APIs.")
+        raise InvalidKeyFile(f"\"universe_domain\" must be {GOOGLE_UNIVERSE!r}, the universe of Google's public APIs.",
+                             defect="universe_missing", params={"expected": repr(GOOGLE_UNIVERSE)})
     if universe != GOOGLE_UNIVERSE and not allow_other_universe:
         raise InvalidKeyFile(
             f"This key belongs to the Google Cloud universe {universe[:100]!r} (\"universe_domain\"), not "
             f"{GOOGLE_UNIVERSE!r}: Calendar Hub talks to Google's public APIs only. Create the key in a Google "
-            "Cloud project of the public universe."
+            "Cloud project of the public universe.",
+            defect="other_universe", params={"universe": repr(universe[:100]), "expected": repr(GOOGLE_UNIVERSE)},
         )
     client_id = str(data["client_id"])
     if not client_id.isdigit():
-        raise InvalidKeyFile(f"\"client_id\" must be the numeric client ID of the service account, not {client_id!r}.")
+        raise InvalidKeyFile(f"\"client_id\" must be the numeric client ID of the service account, not {client_id!r}.",
+                             defect="client_id", params={"found": repr(client_id)})
     email = str(data["client_email"])
     if "@" not in email or not email.endswith(".gserviceaccount.com"):
         raise InvalidKeyFile(
-            f"\"client_email\" {email!r} is not a service account address (…@….iam.gserviceaccount.com)."
+            f"\"client_email\" {email!r} is not a service account address (…@….iam.gserviceaccount.com).",
+            defect="client_email", params={"found": repr(email)},
         )
     try:
         key = serialization.load_pem_private_key(str(data["private_key"]).encode(), password=None)
     except (ValueError, TypeError):
         raise InvalidKeyFile(
-            "\"private_key\" cannot be read as a PEM private key: the file was probably edited or truncated."
+            "\"private_key\" cannot be read as a PEM private key: the file was probably edited or truncated.",
+            defect="private_key",
         ) from None
     if getattr(key, "key_size", 0) < 2048:
-        raise InvalidKeyFile("\"private_key\" must be an RSA key of at least 2048 bits.")
+        raise InvalidKeyFile("\"private_key\" must be an RSA key of at least 2048 bits.", defect="key_size")
     return ServiceAccountKey(
         info=data,
         client_id=client_id,

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from controlhub.people.models import Person
 from controlhub.tenancy.models import Domain
@@ -107,7 +108,7 @@ def domain_add(*, organization, name, actor=None):
 class TxtLookup:
     found: bool
     code: str = ""  # dns_nxdomain | dns_record_missing | dns_wrong_value | dns_timeout
-    reason: str = ""
+    reason: str = ""  # what DNS answered, as data: the TXT values found (one a line) or the lookup's error
     values: tuple = ()
 
 
@@ -133,22 +134,42 @@ def dns_txt_check(*, name, expected):
     try:
         answer = _resolver().resolve(name, "TXT", raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
-        return TxtLookup(False, "dns_nxdomain", f"DNS says {name} does not exist (NXDOMAIN).")
+        return TxtLookup(False, "dns_nxdomain")
     except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
-        return TxtLookup(False, "dns_timeout", f"No DNS answer for {name} within {DNS_TIMEOUT:g} s.")
+        return TxtLookup(False, "dns_timeout")
     except (dns.resolver.NoNameservers, dns.exception.DNSException) as exc:
-        return TxtLookup(False, "dns_timeout", f"DNS lookup of {name} failed: {exc.__class__.__name__}.")
+        return TxtLookup(False, "dns_timeout", exc.__class__.__name__)
     values = tuple(b"".join(rdata.strings).decode("utf-8", "replace") for rdata in (answer.rrset or []))
     if expected in values:
         return TxtLookup(True, values=values)
     ours = [v for v in values if v.startswith(TXT_PREFIX)]
     if ours:
-        return TxtLookup(False, "dns_wrong_value",
-                         f"Found {', '.join(ours)} but expected {expected}.", values)
-    if values:
-        return TxtLookup(False, "dns_record_missing",
-                         f"{name} has {len(values)} TXT record(s), none of them {TXT_PREFIX}….", values)
-    return TxtLookup(False, "dns_record_missing", f"{name} has no TXT record.", values)
+        return TxtLookup(False, "dns_wrong_value", "\n".join(ours), values)
+    return TxtLookup(False, "dns_record_missing", "\n".join(values), values)
+
+
+def failure_text(domain):
+    """Why the last check of ``domain`` failed, in the active language (``failure_reason`` holds DNS's answer)."""
+    name, found = domain.name, [v for v in domain.failure_reason.splitlines() if v]
+    code = domain.failure_code
+    if code == "dns_nxdomain":
+        return _("DNS says %(name)s does not exist (NXDOMAIN).") % {"name": name}
+    if code == "dns_timeout":
+        if found:
+            return _("DNS lookup of %(name)s failed: %(error)s.") % {"name": name, "error": found[0]}
+        return _("No DNS answer for %(name)s within %(seconds)s s.") % {"name": name, "seconds": f"{DNS_TIMEOUT:g}"}
+    if code == "dns_wrong_value" and found and all(v.startswith(TXT_PREFIX) for v in found):
+        return _("Found %(found)s but expected %(expected)s.") % {"found": ", ".join(found),
+                                                                  "expected": domain.txt_value}
+    if code == "dns_record_missing":
+        if not found:
+            return _("%(name)s has no TXT record.") % {"name": name}
+        return ngettext("%(name)s has %(count)d TXT record, none of them %(prefix)s….",
+                        "%(name)s has %(count)d TXT records, none of them %(prefix)s….",
+                        len(found)) % {"name": name, "count": len(found), "prefix": TXT_PREFIX}
+    if code == "domain_taken":
+        return _("This domain is verified by another organization.")
+    return domain.failure_reason  # written before reasons were kept as data
 
 
 def domain_verify(*, domain, actor=None, periodic=False):
@@ -168,7 +189,7 @@ def domain_verify(*, domain, actor=None, periodic=False):
             # Another org proved it first (both TXT records can exist): ownership does not move silently.
             domain.state = Domain.State.FAILED
             domain.failure_code = "domain_taken"
-            domain.failure_reason = "This domain is verified by another organization."
+            domain.failure_reason = ""
         elif lookup.found:
             domain.state = Domain.State.VERIFIED
             domain.verified_at = domain.verified_at if before == Domain.State.VERIFIED else now
@@ -191,7 +212,7 @@ def domain_verify(*, domain, actor=None, periodic=False):
             domain.state = Domain.State.FAILED
             domain.verified_at = None
             domain.failure_code = "domain_taken"
-            domain.failure_reason = "This domain is verified by another organization."
+            domain.failure_reason = ""
             domain.save()
         if domain.state == Domain.State.VERIFIED and before != Domain.State.VERIFIED:
             _release_other_claims(domain)

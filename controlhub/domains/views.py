@@ -27,6 +27,7 @@ class DomainListView(OrgAdminRequiredMixin, TemplateView):
         domains = list(self.org_queryset(Domain).order_by("name"))
         for domain in domains:
             domain.failure_info = error_info(domain.failure_code) if domain.failure_code else None
+            domain.failure_text = service.failure_text(domain) if domain.failure_code else ""
         ctx.update(domains=domains, form=form or DomainAddForm(), can_change=self.membership.can_change)
         return ctx
 

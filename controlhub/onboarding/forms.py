@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google.errors import InvalidKeyFile
 from calendar_sync.google.keys import parse_service_account_key
+from controlhub.onboarding.services import key_defect_message
 from controlhub.tenancy.google_connection import other_universes_allowed
 
 MAX_KEY_BYTES = 64 * 1024
@@ -40,7 +41,7 @@ class OwnKeyUploadForm(forms.Form):
             self.cleaned_data["key"] = parse_service_account_key(raw, allow_other_universe=other_universes_allowed())
         except InvalidKeyFile as exc:
             # The parser's messages name the defect and never include the private key.
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(key_defect_message(exc)) from None
         # We POST signed assertions to token_uri: an uploaded key must not point us at an arbitrary server.
         token_uri = str(self.cleaned_data["key"].info.get("token_uri", ""))
         allowed = GOOGLE_TOKEN_URIS

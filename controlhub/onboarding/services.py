@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from calendar_sync.google import errors as google_errors
 from calendar_sync.google.gateway import (
@@ -32,7 +33,7 @@ from controlhub.onboarding import tenant
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy import live
-from controlhub.tenancy.errors import describe_google_error, error_info
+from controlhub.tenancy.errors import api_title, describe_google_error, error_info
 from controlhub.tenancy.google_connection import _own_key_aad, org_gateway, other_universes_allowed
 from controlhub.tenancy.keys import org_cipher
 from controlhub.tenancy.models import Organization
@@ -161,7 +162,7 @@ def org_key_status(organization):
     try:
         key = load_service_account_file(path, allow_other_universe=other_universes_allowed())
     except google_errors.InvalidKeyFile as exc:
-        return KeyStatus("none", problem=str(exc))
+        return KeyStatus("none", problem=key_defect_message(exc))
     return KeyStatus("deployment", client_id=key.client_id, client_email=key.client_email, key_id=key.private_key_id)
 
 
@@ -266,7 +267,102 @@ def connection_test_progress(test):
     return sum(1 for r in test.results if r.get("status") != "pending"), total
 
 
+# What is wrong with an uploaded key, by the parser's ``defect`` (its messages are English, for logs).
+KEY_DEFECTS = {
+    "too_large": _("The key file is too large (%(size)s KB): a service-account key is a few KB, at most %(max)s KB. "
+                   "Upload the .json key exactly as downloaded from Google Cloud."),
+    "not_text": _("The file is not text: upload the .json key file Google Cloud gave you."),
+    "empty": _("The key file is empty."),
+    "not_json": _("The key file is not valid JSON (line %(line)s, column %(column)s). Upload the .json key exactly "
+                  "as downloaded from Google Cloud (IAM & Admin → Service accounts → Keys)."),
+    "too_deep": _("The key file is not a service-account key: its JSON is nested too deeply. Upload the .json key "
+                  "exactly as downloaded from Google Cloud."),
+    "not_object": _("The key file must be a JSON object, as downloaded from Google Cloud."),
+    "not_service_account": _("This is not a service-account key (\"type\" is %(found)s, expected "
+                             "'service_account'). An OAuth client secret or an API key will not work."),
+    "missing": _("The key file is missing: %(fields)s."),
+    "universe_missing": _("\"universe_domain\" must be %(expected)s, the universe of Google's public APIs."),
+    "other_universe": _("This key belongs to the Google Cloud universe %(universe)s (\"universe_domain\"), not "
+                        "%(expected)s: Calendar Hub talks to Google's public APIs only. Create the key in a Google "
+                        "Cloud project of the public universe."),
+    "client_id": _("\"client_id\" must be the numeric client ID of the service account, not %(found)s."),
+    "client_email": _("\"client_email\" %(found)s is not a service account address (…@….iam.gserviceaccount.com)."),
+    "private_key": _("\"private_key\" cannot be read as a PEM private key: the file was probably edited or "
+                     "truncated."),
+    "key_size": _("\"private_key\" must be an RSA key of at least 2048 bits."),
+}
+
+
+def key_defect_message(exc):
+    """The key parser's refusal (``InvalidKeyFile``) in the reader's language."""
+    return _defect_text(exc.defect, exc.params) or str(exc)
+
+
+def _defect_text(defect, params):
+    template = KEY_DEFECTS.get(defect)
+    return str(template) % params if template is not None else ""
+
+
 # --- the run ----------------------------------------------------------------------------------------------------
+# What a check found, said in the reader's language when the page renders: a row keeps the note's name and its
+# values ("note", "params"); "detail" keeps the English text (logs, audit) or, for a row without a note, Google's
+# own words, which stay as Google wrote them.
+NOTES = {
+    "key": _("%(client_email)s · key %(key_id)s"),
+    "not_tried": _("Not tried: fix the problem above first."),
+    "scope_not_tried": _("Not tried: the scope it needs is not authorized."),
+    "client_not_authorized": _("Client ID %(client_id)s is not authorized for %(scope)s. Google said: %(google)s"),
+    "scope_not_authorized": _("Scope %(scope)s is not authorized for client ID %(client_id)s; the other scopes "
+                              "work."),
+    "calendar_settings": _("locale %(locale)s, time zone %(time_zone)s"),
+    "vacation_on": _("vacation responder on"),
+    "vacation_off": _("vacation responder off"),
+    "directory_user": _("%(email)s found"),
+    "rooms_found": _("room directory readable (rooms found)"),
+    "rooms_none": _("room directory readable (no rooms yet)"),
+    "api_disabled": _("%(api)s is disabled in the Cloud project."),
+    "api_disabled_in": _("%(api)s is disabled in the Cloud project (project %(project)s)."),
+    "missing_scope": _("Missing scope: %(scope)s"),
+}
+
+
+def note_text(note, params=None):
+    """The text of a check's note in the active language."""
+    params = params or {}
+    if note == "events_list":
+        return ngettext("%(count)d event on the first page", "%(count)d events on the first page",
+                        params["count"]) % params
+    if note == "explanation":
+        return str(error_info(params["code"]).explanation)
+    if note == "key_defect":
+        return _defect_text(params["defect"], params.get("values", {}))
+    return str(NOTES[note]) % params
+
+
+def result_text(result):
+    """What a checklist row says under its label, in the active language."""
+    if result.get("note"):
+        return note_text(result["note"], result.get("params"))
+    return result.get("detail", "")
+
+
+class _Note:
+    def __init__(self, note, **params):
+        self.note, self.params = note, params
+
+
+def _failure_note(exc):
+    """What a failed check says: our words (as a note) when we know what is wrong, else Google's own."""
+    if isinstance(exc, google_errors.InvalidKeyFile) and exc.defect in KEY_DEFECTS:
+        return _Note("key_defect", defect=exc.defect, values=exc.params)
+    if isinstance(exc, google_errors.ApiDisabled):
+        api = api_title(exc.api) if exc.api else "Google API"
+        return _Note("api_disabled_in", api=api, project=exc.project) if exc.project else _Note("api_disabled", api=api)
+    if isinstance(exc, google_errors.ScopeNotAuthorized) and getattr(exc, "scope", None):
+        return _Note("missing_scope", scope=exc.scope)
+    return describe_google_error(exc)
+
+
 class _Run:
     def __init__(self, test):
         self.test = test
@@ -274,6 +370,12 @@ class _Run:
 
     def set(self, check, status, *, code="", detail=""):
         row = self.results[check]
+        row.pop("note", None)
+        row.pop("params", None)
+        if isinstance(detail, _Note):
+            row.update(note=detail.note, params=detail.params)
+            with translation.override("en"):
+                detail = note_text(detail.note, detail.params)
         row.update(status=status, code=code, detail=str(detail)[:1000])
         self.test.results = list(self.results.values())
         self.test.save(update_fields=["results"])
@@ -281,14 +383,12 @@ class _Run:
 
     def fail(self, check, exc, *, code=None, detail=None):
         self.set(check, "fail", code=code or getattr(exc, "error_code", "google_error"),
-                 detail=detail if detail is not None else describe_google_error(exc))
+                 detail=detail if detail is not None else _failure_note(exc))
 
     def skip_pending(self, detail):
         for check, row in self.results.items():
             if row["status"] == "pending":
                 self.set(check, "skip", detail=detail)
-
-
 
 
 def connection_test_run(*, test_id):
@@ -308,7 +408,7 @@ def connection_test_run(*, test_id):
         pending = [c for c, r in run.results.items() if r["status"] == "pending"]
         if pending:
             run.fail(pending[0], exc, code="google_error", detail=exc.__class__.__name__)
-        run.skip_pending(str(_("Not tried: fix the problem above first.")))
+        run.skip_pending(_Note("not_tried"))
     return _finish(test, org)
 
 
@@ -330,7 +430,7 @@ def _finish(test, org):
 
 
 def _run_checks(run, org, email):
-    not_tried = str(_("Not tried: fix the problem above first."))
+    not_tried = _Note("not_tried")
     try:
         gateway = org_gateway(org)
     except google_errors.InvalidKeyFile as exc:
@@ -339,7 +439,7 @@ def _run_checks(run, org, email):
         run.skip_pending(not_tried)
         return
     key = gateway.key
-    run.set("key", "pass", detail=f"{key.client_email} · key {key.private_key_id[:12]}")
+    run.set("key", "pass", detail=_Note("key", client_email=key.client_email, key_id=key.private_key_id[:12]))
 
     # The tenant boundary: the test account must be inside the org's own tenant before we act as it.
     if "subject" in run.results:
@@ -347,7 +447,7 @@ def _run_checks(run, org, email):
             tenant.tenant_domain_learn(organization=org, subject=email, gateway=gateway)
         refusal = tenant_boundary.subject_refusal(org, email)
         if refusal is not None:
-            run.set("subject", "fail", code=refusal.code, detail=str(error_info(refusal.code).explanation))
+            run.set("subject", "fail", code=refusal.code, detail=_Note("explanation", code=refusal.code))
             run.skip_pending(not_tried)
             return
         run.set("subject", "pass", detail=email)
@@ -374,10 +474,11 @@ def _run_checks(run, org, email):
     for scope, exc in refused.items():
         if not granted:
             run.fail("token:" + scope, exc, code="delegation_not_authorized",
-                     detail=f"Client ID {key.client_id} is not authorized for {scope}. Google said: {describe_google_error(exc)}")
+                     detail=_Note("client_not_authorized", client_id=key.client_id, scope=scope,
+                                    google=describe_google_error(exc)))
         else:
             run.fail("token:" + scope, exc, code="scope_missing",
-                     detail=f"Scope {scope} is not authorized for client ID {key.client_id}; the other scopes work.")
+                     detail=_Note("scope_not_authorized", scope=scope, client_id=key.client_id))
 
     needs = {
         "calendar_settings": SCOPE_CALENDAR,
@@ -397,7 +498,7 @@ def _run_checks(run, org, email):
         if check not in run.results:
             continue
         if needs[check] not in granted:
-            run.set(check, "skip", detail=str(_("Not tried: the scope it needs is not authorized.")))
+            run.set(check, "skip", detail=_Note("scope_not_tried"))
             continue
         try:
             detail = call()
@@ -413,17 +514,17 @@ def _run_checks(run, org, email):
 def _calendar_settings(gateway, email):
     locale = gateway.calendar_setting(email, "locale")
     tz = gateway.calendar_setting(email, "timezone")
-    return f"locale {locale or 'en'}, time zone {tz or 'UTC'}"
+    return _Note("calendar_settings", locale=locale or "en", time_zone=tz or "UTC")
 
 
 def _events_list(gateway, email):
     page = gateway.events_list(email, "primary", maxResults=5)
-    return f"{len(page.get('items', []))} event(s) on the first page"
+    return _Note("events_list", count=len(page.get("items", [])))
 
 
 def _vacation(gateway, email):
     vacation = gateway.vacation_get(email)
-    return "vacation responder on" if vacation.get("enableAutoReply") else "vacation responder off"
+    return _Note("vacation_on" if vacation.get("enableAutoReply") else "vacation_off")
 
 
 def _directory_user(gateway, email, org=None):
@@ -432,12 +533,12 @@ def _directory_user(gateway, email, org=None):
     if org is not None and user.get("customerId") and domain in tenant_boundary.TenantBoundary(org).verified_domains:
         # A test account of a DNS-verified domain: its customerId is the tenant's.
         tenant.tenant_customer_record(organization=org, customer_id=user["customerId"])
-    return f"{user.get('primaryEmail', email)} found"
+    return _Note("directory_user", email=user.get("primaryEmail", email))
 
 
 def _directory_rooms(gateway, email):
     page = gateway.resources_calendars_page(email, max_results=1)
-    return "room directory readable" + (" (rooms found)" if page.get("items") else " (no rooms yet)")
+    return _Note("rooms_found" if page.get("items") else "rooms_none")
 
 
 def connection_test_run_task(test_id):

@@ -23,6 +23,7 @@ def checklist_rows(test):
     for result in test.results:
         row = dict(result)
         row["label"] = service.CHECK_LABELS.get(result["check"], result.get("label", result["check"]))
+        row["detail"] = service.result_text(result)
         if result["status"] == "fail":
             row["info"] = error_info(result["code"])
             row["first_of_code"] = result["code"] not in seen

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -19,8 +20,19 @@ from controlhub.tenancy.throttle import minutes_until
 from controlhub.tenancy.views import OrgAdminRequiredMixin
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, saying what went wrong in words of its own: Django's names the field through a
+    placeholder ("a correct %(username)s"), which reads wrong in languages whose grammar follows the word."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The email (or username) and password do not match. Check both and try again."),
+    }
+
+
 class SignInView(auth_views.LoginView):
     template_name = "registration/login.html"
+    form_class = SignInForm
     redirect_authenticated_user = True
 
 
@@ -35,7 +47,7 @@ def signin_locked_out(request, original_response=None, credentials=None):
         "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
         minutes,
     ) % {"minutes": minutes}
-    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    form = SignInForm(request, initial={"username": request.POST.get("username", "")})
     context = {"form": form, "next": request.POST.get("next", ""), "lockout": lockout}
     response = render(request, SignInView.template_name, context, status=429)
     response["Retry-After"] = str(seconds)

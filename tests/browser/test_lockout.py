@@ -26,7 +26,7 @@ def test_wrong_passwords_lock_the_account_until_the_cool_off(page, live_server, 
 
     for _ in range(4):
         submit(page, "Admin@Acme.test", "not-my-password")
-        expect(page.get_by_role("alert")).to_contain_text("Please enter a correct")
+        expect(page.get_by_role("alert")).to_contain_text("The email (or username) and password do not match.")
     submit(page, "admin@acme.test", "still-not-it")
     expect(page.locator("#signin-lockout")).to_have_text(LOCKED)
     # The form keeps the address; the full-width button still has its style from static/css/auth.css.

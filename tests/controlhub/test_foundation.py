@@ -115,7 +115,7 @@ def test_sign_in_with_email_lands_on_dashboard(client, admin_user):
 def test_wrong_password_is_refused_with_a_message(client, admin_user):
     response = client.post(reverse("login"), {"username": "admin@acme.test", "password": "nope"})
     assert response.status_code == 200
-    assert b"Please enter a correct" in response.content
+    assert b"The email (or username) and password do not match." in response.content
 
 
 def test_anonymous_is_sent_to_sign_in(client):
