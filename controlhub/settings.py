@@ -212,6 +212,7 @@ THROTTLE_RATES = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("ko", "한국어")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["controlhub.formats"]  # one date-and-time format per language
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -136,9 +136,10 @@ class RoomImportView(OrgAdminRequiredMixin, TemplateView):
         selected = None if request.POST.get("all") else request.POST.getlist("rooms")
         outcome = services.rooms_import(organization=self.organization, directory=listing, selected=selected,
                                         actor=request.user)
-        messages.success(request, _("%(added)d room(s) added, %(updated)d updated, %(flagged)d no longer in "
-                                    "Google.") % {"added": len(outcome.added), "updated": len(outcome.updated),
-                                                  "flagged": len(outcome.flagged)})
+        # Each count beside its label, so no count needs a plural form.
+        messages.success(request, _("Rooms added: %(added)d · updated: %(updated)d · no longer in Google: "
+                                    "%(flagged)d.") % {"added": len(outcome.added), "updated": len(outcome.updated),
+                                                       "flagged": len(outcome.flagged)})
         return redirect("workspaces")
 
 

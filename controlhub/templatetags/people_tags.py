@@ -25,7 +25,9 @@ FIXED = {
     gettext_noop("Service disabled"),
     gettext_noop("Invitation sent"),
     gettext_noop("Email verified by sign-in"),
+    gettext_noop("Calendar sync recovered"),
 }
+SYNC_FAILING = "Calendar sync failing: "  # controlhub.people.calendar_health, followed by the error code
 _RETRY = re.compile(r"^Activation will be retried at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC$")
 
 
@@ -37,6 +39,9 @@ def history_text(entry):
     if message.startswith("Error: "):
         code = entry.code or message.removeprefix("Error: ")
         return _("Error: %(title)s (%(code)s)") % {"title": error_info(code).title, "code": code}
+    if message.startswith(SYNC_FAILING):
+        code = message.removeprefix(SYNC_FAILING)
+        return _("Calendar sync failing: %(title)s (%(code)s)") % {"title": error_info(code).title, "code": code}
     match = _RETRY.match(message)
     if match:
         when = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)

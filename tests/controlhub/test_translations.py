@@ -29,7 +29,8 @@ from calendar_sync.sync.models import Meeting
 from calendar_sync.workspaces import displays
 from calendar_sync.workspaces.models import Room, RoomDisplay
 from controlhub.onboarding.models import ConnectionTest
-from controlhub.people.models import BulkJob, Person
+from controlhub.people.calendar_health import MSG_SYNC_FAILING, MSG_SYNC_RECOVERED
+from controlhub.people.models import BulkJob, Person, PersonHistory
 from controlhub.tenancy.models import Domain, Organization
 from tests.browser.tour import ANONYMOUS_PAGES, pages, seed_everything
 from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
@@ -136,7 +137,6 @@ def page_data(org):
     values = {org.name}
     for person in Person.objects.filter(organization=org):
         values |= {person.name, person.email, person.error_detail}
-        values |= {h.message for h in person.history.all()}  # the tour writes its own history lines
     values |= set(get_user_model().objects.values_list("email", flat=True))
     for reason in Domain.objects.filter(organization=org).values_list("failure_reason", flat=True):
         values |= {reason, *reason.splitlines()}  # what DNS answered: the TXT records found
@@ -180,8 +180,14 @@ def render(client, language, method, path, data=None, **extra):
     return html.unescape(response.content.decode()) if "html" in response.get("Content-Type", "") else ""
 
 
+# A moment written the English way (ISO date and time, or a.m./p.m.): in French and Korean every page writes it
+# in the language's one format (controlhub/formats).
+ENGLISH_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b[ap]\.m\.")
+
+
 def find_untranslated(client, name, method, path, data, org):
-    """{language: [text, ...]} for one page (or one form submission)."""
+    """{language: [text, ...]} for one page (or one form submission): English left, and moments written in the
+    English format."""
     files = {k: v for k, v in (data or {}).items() if callable(v)}
     def payload():
         return {**{k: v for k, v in (data or {}).items() if not callable(v)}, **{k: f() for k, f in files.items()}}
@@ -192,6 +198,7 @@ def find_untranslated(client, name, method, path, data, org):
         texts = visible_texts(render(client, language, method, path, payload()), language)
         words_data = page_data(org)
         left = sorted(t for t in texts & english if english_left(t, language, words_data))
+        left += sorted(f"(date format) {t}" for t in texts if ENGLISH_MOMENT.search(t))
         if left:
             found[language] = left
     return found
@@ -241,6 +248,9 @@ def test_no_page_shows_english_in_french_or_korean(client, org, admin_user, plai
                                                    rooms_google, settings):  # noqa: F811
     settings.DEBUG = False
     seeded = seed_everything(org, admin_user, room=active_room)
+    for message in (f"{MSG_SYNC_FAILING}: delegation_not_authorized", MSG_SYNC_RECOVERED,
+                    "Activation will be retried at 2026-05-04 10:10:00 UTC", "Reactivation requested"):
+        PersonHistory.objects.create(person=seeded.error_person, message=message)  # as the services write them
     client.force_login(admin_user)
     tests = run_connection_tests(client, rooms_google)
     domains = dns_outcomes(org, rooms_google)
@@ -271,6 +281,11 @@ def test_no_page_shows_english_in_french_or_korean(client, org, admin_user, plai
          {"name": "x" * 300}),
         ("room policy, invalid", "post", reverse("workspace_room_policy", args=[active_room.pk]),
          {"release_minutes": "0"}),
+    ]
+    admin_pages += [
+        ("workspaces import done", "post", reverse("workspaces_import"), {"all": "1"}),
+        ("directory import job", "post", reverse("people_directory"), {"admin_email": "admin@acme.test"}),
+        ("bulk activate job", "post", reverse("people_bulk"), {"action": "activate", "selection": "all"}),
     ]
     admin_pages += [(f"test connection panel #{i}", "get", reverse("onboarding_test_panel", args=[pk]), None)
                     for i, pk in enumerate(tests)]
