@@ -2,37 +2,49 @@
 labels, the HTML rows and the context of ``meetings_list.html``, the JSON document, the time-zone options.
 
 HTML: every value from a calendar (title, organizer, attendees, join URL) and every label goes through Django's
-escaping (``format_html``, ``format_html_join``, ``conditional_escape``); nothing is marked safe by hand. The
-markup (classes, ``data-*`` attributes) is what ``static/js/meetings.js`` and the browser tests read, byte for byte
-what it was before this module: change it with them. How the list is written, and why not with a template loop or
+escaping (``format_html``, ``format_html_join``, ``conditional_escape``, ``escape``); nothing is marked safe by hand.
+The markup (classes, ``data-*`` attributes) is what ``static/js/meetings.js`` and the browser tests read, byte for
+byte what it was before this module (``tests/calendar_sync/test_meetings_html.py`` compares it with a template's
+output, hostile text included): change it with them. How the list is written, and why not with a template loop or
 ``format_html_join`` over per-row tuples, is told above ``_DAY``. Measured on the bench's data
 (``bench.bench_meetings``: 300 meetings, each with its own title and join URL, the same 8 attendees), CPU ms:
 
-Writing the rows (min of 15 rounds of 20, the old and new writers in one process):
+Writing the rows (min / median of 15 rounds of 20, the three writers interleaved in one process):
 
-===============================================  =========  =========
-rows                                             100        300
-===============================================  =========  =========
-before: f-strings over a home-made escape        0.60       1.8
-``format_html_join`` over per-row tuples         2.0        6.0
-one ``format_html`` per list (this module)       0.9        2.7
-===============================================  =========  =========
+======================================================  ===========  ===========
+rows                                                    100          300
+======================================================  ===========  ===========
+before: f-strings over a home-made escape               0.62 / 0.66  2.0 / 2.2
+``format_html_join`` over per-row tuples (earlier run)  2.0          6.0
+one ``format_html``, every row's texts escaped by it    0.89 / 0.92  2.7 / 2.9
+one ``format_html``, texts escaped once (this module)   0.73 / 0.80  2.3 / 2.5
+======================================================  ===========  ===========
 
-Whole requests through the test client (the bench's, with the views before and after this module mounted side by
-side in one process and 400 request pairs per case, interleaved in random order: the median of each, two runs):
+What the last line saves: each title and join URL is escaped once, by ``escape`` without its lazy-string check
+(``_escape``; ``format_html`` then passes the ``SafeString`` through), and is one argument however many rows
+repeat it; a row's meta line, provider cell and the markup between them are one shared argument (``_TAIL``), so
+the format string is a third shorter. What remains over the hand-written writer: ``format_html`` scans the whole
+list for its ``{n}`` and formats each reference of a ``SafeString`` argument (~0.5 ms for 300 rows).
 
-=============================  ===========  ===========  ============
-request                        before       after        change
-=============================  ===========  ===========  ============
-page, 100 rows                 7.3 / 10.0   7.7 / 10.5   +5%
-list partial, 100 rows (200)   7.0 / 8.1    7.7 / 8.9    +10 / +11%
-list partial (304)             2.5 / 2.5    2.5 / 2.5    0%
-page, all 300 rows             15.5 / 13.5  17.2 / 15.4  +11 / +15%
-JSON API (200, 304, 300 rows)  unchanged (-3% to +2%)
-=============================  ===========  ===========  ============
+Whole requests (``python -m bench.bench_meetings``, in-process part, 200 iterations per case, CPU ms, median of
+9 runs alternating with the tree before the reshape, same machine):
 
-What remains is Django's escaping itself: ~1 µs per value where the home-made replace chain took 0.15 µs, and
-two values per row (its title and join URL) that no other row shares on the bench's data.
+===========================  ======  =======================  ======  =======  =======
+request                      before  one format_html, before  after   change   queries
+===========================  ======  =======================  ======  =======  =======
+page, 100 rows               5.16    5.54 (+11%)              5.37    +4%      4
+list partial, 100 rows       3.96    4.06 (+4%)               4.02    +2%      4
+list partial (304)           1.39    1.40 (-1%)               1.45    +4%      3
+page, all 300 rows           9.58    10.02 (+7%)              9.89    +3%      4
+JSON API (200, 100 rows)     2.42    2.42 (+2%)               2.41    0%       2
+JSON API (304)               0.52    0.56 (+8%)               0.57    +10%     1
+JSON API, all 300 rows       5.60    5.48 (-1%)               5.49    -2%      2
+===========================  ======  =======================  ======  =======  =======
+
+("one format_html, before": every row's texts escaped by the one call, 4 runs against 4 of the old tree; query
+counts the same in all three.) The page's remaining difference is mostly its template, which has grown since (the
+page less the partial: 1.20 ms before, 1.35 ms after); the JSON API and its 304 do not go through this module's
+HTML (the 304's ~50 µs is within this machine's noise for it: ±10% between runs of the same tree).
 
 Times are preformatted with ``zoneinfo`` (Django's date filters cost ~12 ms per 200 rows). Provider names and
 icons come from ``calendar_sync.sync.joinlinks`` (``provider_info``); the generic ones are translated here.
@@ -50,7 +62,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
@@ -139,12 +151,14 @@ def _weekday(d, today):
 # into which only numbers are written, with %d / %02d (dates, ids, epoch milliseconds, hours and minutes, and the
 # positions of arguments: nothing but digits can come out, anything else raises TypeError), and with %s only the
 # literals of ``_CLASSES`` and ``_CHIP``. Every text (title, organizer, attendees, join URL, labels, day names)
-# is an argument, escaped by ``format_html``, or a value that ``format_html``/``conditional_escape`` made. Values
-# many rows share (labels, a provider's cell, the organizer-and-participants line of a recurring meeting, a day's
-# names) are one argument each, referenced by position; the first three are {0} the Join label, {1} "All day"
-# and {2} the out-of-office chip. Why not a template loop or ``format_html_join`` over per-row tuples: Django's
-# escaping costs ~1 µs per argument and ~2 µs per call and a row has a dozen values (figures in the module
-# docstring); this way a row costs the escaping of its title and join URL.
+# is an argument, escaped by Django (``format_html``, ``conditional_escape``, ``escape``), or a value that
+# ``format_html`` made. A value is one argument however many rows show it, referenced by position: the labels ({0}
+# the Join label, {1} "All day", {2} the out-of-office chip), a day's names, a title or join URL that repeats (the
+# instances of a recurring meeting), and a row's tail: its organizer-and-participants line and provider cell with
+# the markup around them, up to the Join button's URL (``_TAIL_JOIN``) or the end of the row (``_TAIL``), one
+# ``format_html`` per distinct (line, provider). Why not a template loop or ``format_html_join`` over per-row
+# tuples: Django's escaping costs ~1 µs per argument and ~2 µs per call and a row has a dozen values (figures in the
+# module docstring); this way a row costs the escaping of its title and join URL (``_escape``), at most.
 # A day: its date (%04d-%02d-%02d) and the positions of its weekday and date label.
 _DAY = ('<section class="day" data-day="%04d-%02d-%02d"><div class="day-head"><h2>{%d}</h2>'
         '<span class="date">{%d}</span></div><ul class="mtgs">')
@@ -152,26 +166,30 @@ _TODAY = ('<section class="day today" data-day="%04d-%02d-%02d" id="today"><div 
           '<span class="date">{%d}</span></div><ul class="mtgs">')
 _DAY_END = "</ul></section>"
 # A row: %s one of ``_CLASSES``; id, start and end (epoch ms); the position of its title; the time range (%02d) or
-# {1}; the position of its title, %s the chip ("{2}" or nothing), the position of its title again, those of its
-# meta line and provider cell; with a Join button, the position of its join URL and the epoch ms from which the
-# button is enabled.
+# {1}; the position of its title, %s the chip ("{2}" or nothing), the positions of its title again and of its tail;
+# with a Join button, the position of its join URL and the epoch ms from which the button is enabled.
 _ROW_START = '<li class="mtg%s" data-id="%d" data-start="%d" data-end="%d" data-title="{%d}"><div class="mtg-time">'
-_ROW_MAIN = ('<span class="state"></span></div><div class="mtg-main"><div class="mtg-title" title="{%d}">%s{%d}</div>'
-             '<div class="mtg-meta">{%d}</div></div><div class="mtg-provider">{%d}</div><div class="mtg-action">')
-_JOIN = '<button type="button" class="btn join" data-join-url="{%d}" data-join-from="%d" disabled>{0}</button>'
+_ROW_MAIN = '<span class="state"></span></div><div class="mtg-main"><div class="mtg-title" title="{%d}">%s{%d}{%d}'
+_JOIN = '{%d}" data-join-from="%d" disabled>{0}</button></div></li>'
 _TIMED_ROW = _ROW_START + '<span class="range">%02d:%02d – %02d:%02d</span>' + _ROW_MAIN
 _ALL_DAY_ROW = _ROW_START + '<span class="range">{1}</span>' + _ROW_MAIN
-_ROW_END = "</div></li>"
-_TIMED_JOIN, _TIMED = _TIMED_ROW + _JOIN + _ROW_END, _TIMED_ROW + _ROW_END
-_ALL_DAY_JOIN, _ALL_DAY = _ALL_DAY_ROW + _JOIN + _ROW_END, _ALL_DAY_ROW + _ROW_END
+_TIMED_JOIN, _ALL_DAY_JOIN = _TIMED_ROW + _JOIN, _ALL_DAY_ROW + _JOIN
 _CLASSES = {(False, False): "", (True, False): " allday", (False, True): " ooo", (True, True): " allday ooo"}
 _CHIP = {False: "", True: "{2}"}
+# A row's tail (a ``format_html`` of its meta line and provider cell), to the Join button's URL or the row's end.
+_TAIL_START = '</div><div class="mtg-meta">{}</div></div><div class="mtg-provider">{}</div><div class="mtg-action">'
+_TAIL_JOIN = _TAIL_START + '<button type="button" class="btn join" data-join-url="'
+_TAIL = _TAIL_START + "</div></li>"
 _OOO_CHIP = '<span class="chip ooo">{}</span> '
 _ORGANIZER = '<span class="organizer">{}</span>'
 _PEOPLE = '<span class="people" title="{}">{}: {}{}</span>'
 _META_BOTH = '{}<span class="sep">·</span>{}'
 _PROVIDER = '<img src="{}" alt="" width="20" height="20"><span>{}</span>'
 _NOTHING = conditional_escape("")
+# Django's ``escape`` without its ``keep_lazy`` wrapper (which ``functools.wraps`` keeps as ``__wrapped__``): the
+# same ``SafeString`` of the same bytes for the plain ``str`` a title or URL is (never a lazy translation), at a
+# third of the cost: the wrapper's check for lazy arguments is most of ``escape``'s. Pinned by a test.
+_escape = escape.__wrapped__
 
 
 @lru_cache(maxsize=16)
@@ -195,8 +213,8 @@ class _ListWriter:
         self.language = get_language()
         self.me, join, all_day, chip = _labels(self.language)
         self.args = [join, all_day, chip]  # {0}, {1}, {2} of the fragments
-        # Positions in ``args`` of the values many rows reference: day names, meta lines, provider cells.
-        self.names, self.metas, self.cells = {}, {}, {}
+        # Positions in ``args`` of the values rows share: day names, row tails, titles and join URLs.
+        self.names, self.tails, self.texts = {}, {}, {}
         self.fragments = []
 
     def share(self, positions, key, make):
@@ -207,14 +225,15 @@ class _ListWriter:
             self.args.append(make(key))
         return at
 
-    def provider(self, provider_id):
-        """The provider cell of a stored ``join_provider`` ("" for none)."""
-        return _provider_cell(provider_id, self.language, settings.STATIC_URL) if provider_id else _NOTHING
+    def tail(self, key):
+        """A row's tail for ``(who, count, names, provider, join)`` (``meta`` for the first three)."""
+        who, count, names, provider, join = key
+        cell = _provider_cell(provider, self.language, settings.STATIC_URL) if provider else _NOTHING
+        return format_html(_TAIL_JOIN if join else _TAIL, self.meta(who, count, names), cell)
 
-    def meta(self, key):
-        """The organizer-and-participants line of ``(who, count, names)``. ``who``: None (out of office: nobody
-        named), True (the viewer organizes), else the organizer's name ("" for none)."""
-        who, count, names = key
+    def meta(self, who, count, names):
+        """The organizer-and-participants line. ``who``: None (out of office: nobody named), True (the viewer
+        organizes), else the organizer's name ("" for none)."""
         organizer = _NOTHING if who is None or who == "" else self.me if who is True else format_html(
             _ORGANIZER, who)
         people = _NOTHING
@@ -226,39 +245,40 @@ class _ListWriter:
 
     def day(self, day):
         """Adds a day section (``Day``) to the list."""
-        zone, args, metas, cells, add = self.zone, self.args, self.metas, self.cells, self.fragments.append
+        zone, args, tails, texts, add = self.zone, self.args, self.tails, self.texts, self.fragments.append
         d = day.day
         add((_TODAY if day.is_today else _DAY) % (d.year, d.month, d.day, self.share(self.names, day.weekday, str),
                                                  self.share(self.names, day.label, str)))
         for (mid, title, start, end, all_day, start_date, _end_date, _last_day, _org_email, org_name, count, names,
              provider, join_url, ooo, mine) in day.rows:
+            key = (None if ooo else True if mine else org_name or "", count, names, provider, bool(join_url))
+            tail = tails.get(key)
+            if tail is None:
+                tail = self.share(tails, key, self.tail)
+            at = texts.get(title)
+            if at is None:
+                at = texts[title] = len(args)
+                args.append(_escape(title))
             start_ms = int(start.timestamp() * 1000)
-            key = (None if ooo else True if mine else org_name or "", count, names)
-            meta = metas.get(key)
-            if meta is None:
-                meta = self.share(metas, key, self.meta)
-            cell = cells.get(provider)
-            if cell is None:
-                cell = self.share(cells, provider, self.provider)
-            at = len(args)  # the row's own arguments: its title (and join URL)
             classes, chip, end_ms = _CLASSES[all_day, ooo], _CHIP[ooo], int(end.timestamp() * 1000)
-            if start_date is None:
-                s, e = start.astimezone(zone), end.astimezone(zone)
-                if join_url:
-                    add(_TIMED_JOIN % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at,
-                                       chip, at, meta, cell, at + 1, start_ms - JOIN_EARLY_MS))
-                else:
-                    add(_TIMED % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at, chip,
-                                  at, meta, cell))
-            elif join_url:
-                add(_ALL_DAY_JOIN % (classes, mid, start_ms, end_ms, at, at, chip, at, meta, cell, at + 1,
-                                     start_ms - JOIN_EARLY_MS))
-            else:
-                add(_ALL_DAY % (classes, mid, start_ms, end_ms, at, at, chip, at, meta, cell))
             if join_url:
-                args += (title, join_url)
+                url = texts.get(join_url)
+                if url is None:
+                    url = texts[join_url] = len(args)
+                    args.append(_escape(join_url))
+                if start_date is None:
+                    s, e = start.astimezone(zone), end.astimezone(zone)
+                    add(_TIMED_JOIN % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at,
+                                       chip, at, tail, url, start_ms - JOIN_EARLY_MS))
+                else:
+                    add(_ALL_DAY_JOIN % (classes, mid, start_ms, end_ms, at, at, chip, at, tail, url,
+                                         start_ms - JOIN_EARLY_MS))
+            elif start_date is None:
+                s, e = start.astimezone(zone), end.astimezone(zone)
+                add(_TIMED_ROW % (classes, mid, start_ms, end_ms, at, s.hour, s.minute, e.hour, e.minute, at, chip,
+                                  at, tail))
             else:
-                args.append(title)
+                add(_ALL_DAY_ROW % (classes, mid, start_ms, end_ms, at, at, chip, at, tail))
         add(_DAY_END)
 
     def html(self):
