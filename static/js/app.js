@@ -104,6 +104,97 @@
     });
   }
 
+  // --- form errors: where the user is looking --------------------------------------------------------------------
+  // A page that comes back with a form in error moves focus (and the view) to it: one field in error gets the focus
+  // itself, several get a summary at the top of their form (role=alert, a link to each field), focused. Each field
+  // is marked aria-invalid and described by its error. With no field in error, an error message (what a form answered
+  // with a redirect) takes the focus. The summary's heading comes from <body data-error-summary-label>.
+  const FIELD = "input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea";
+  function fieldOf(error) {  // the field an error belongs to: the one it describes, else the nearest before it
+    const described = error.id && document.querySelector(`[aria-describedby~="${error.id}"]`);
+    if (described) return described;
+    for (let node = error; node && node !== document.body; node = node.parentElement) {
+      for (let prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+        if (prev.matches(FIELD)) return prev;
+        const inside = prev.querySelectorAll(FIELD);
+        if (inside.length) return inside[inside.length - 1];
+      }
+    }
+    return null;
+  }
+  function labelOf(field) {
+    const label = field.id && document.querySelector(`label[for="${field.id}"]`);
+    return label ? label.textContent.trim().replace(/\s*:$/, "") : (field.getAttribute("aria-label") || field.name);
+  }
+  let summaries = 0;
+  function showErrors(root) {
+    const found = [];  // [field, error element]
+    root.querySelectorAll(".errorlist").forEach((error) => {
+      if (!error.textContent.trim()) return;
+      const field = fieldOf(error);
+      if (field && !found.some(([f]) => f === field)) found.push([field, error]);
+    });
+    root.querySelectorAll('[aria-invalid="true"]').forEach((field) => {
+      if (!found.some(([f]) => f === field)) found.push([field, null]);
+    });
+    found.forEach(([field, error], i) => {
+      field.setAttribute("aria-invalid", "true");
+      if (!error) return;
+      if (!error.id) error.id = `${field.id || "field-" + i}-error`;
+      const described = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      if (!described.includes(error.id)) field.setAttribute("aria-describedby", [...described, error.id].join(" "));
+    });
+    let target = null;
+    if (found.length > 1) {
+      const form = found[0][0].form || found[0][0].closest("form");
+      const summary = document.createElement("div");
+      summary.className = "banner err error-summary";
+      summary.id = `error-summary-${++summaries}`;
+      summary.setAttribute("role", "alert");
+      summary.tabIndex = -1;
+      const heading = document.createElement("p");
+      heading.className = "m-0";
+      heading.textContent = document.body.dataset.errorSummaryLabel || "";
+      const list = document.createElement("ul");
+      found.forEach(([field, error]) => {
+        if (!field.id) return;
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = `#${field.id}`;
+        link.textContent = error ? `${labelOf(field)}: ${error.textContent.trim()}` : labelOf(field);
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      const body = document.createElement("div");
+      body.append(heading, list);
+      summary.appendChild(body);
+      if (form) form.prepend(summary); else found[0][0].before(summary);
+      target = summary;
+    } else if (found.length === 1) {
+      target = found[0][0];
+    } else if (!(document.activeElement && document.activeElement.matches(FIELD))) {  // autofocus already there
+      target = root.querySelector(".messages .error");  // a form answered by a redirect and a message
+      if (target && !target.hasAttribute("tabindex")) target.tabIndex = -1;
+    }
+    if (target) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+  document.addEventListener("click", (ev) => {  // a summary's link puts the focus in its field
+    const link = ev.target.closest(".error-summary a[href^='#']");
+    const field = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) return;
+    ev.preventDefault();
+    field.focus({ preventScroll: true });
+    field.scrollIntoView({ block: "center" });
+  });
+  showErrors(document.querySelector("main") || document.body);
+  document.body.addEventListener("htmx:afterSwap", (ev) => {  // a form answered in place
+    const source = ev.detail && ev.detail.requestConfig && ev.detail.requestConfig.elt;
+    if (source && source.closest("form")) showErrors(ev.detail.target || document.body);
+  });
+
   // --- skip link: move focus into <main> (tabindex=-1) so the next Tab starts there ----------------------------------
   document.addEventListener("click", (ev) => {
     const link = ev.target.closest("a.skip-link");
