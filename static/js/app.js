@@ -195,6 +195,16 @@
     if (source && source.closest("form")) showErrors(ev.detail.target || document.body);
   });
 
+  // --- file inputs in the page's language (templates/_file_input.html): show the chosen file's name ---------------
+  document.addEventListener("change", (ev) => {
+    const input = ev.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+    const name = input.closest(".file-input") && input.closest(".file-input").querySelector("[data-file-name]");
+    if (!name) return;
+    if (name.dataset.empty === undefined) name.dataset.empty = name.textContent;
+    name.textContent = input.files && input.files.length ? input.files[0].name : name.dataset.empty;
+  });
+
   // --- skip link: move focus into <main> (tabindex=-1) so the next Tab starts there ----------------------------------
   document.addEventListener("click", (ev) => {
     const link = ev.target.closest("a.skip-link");

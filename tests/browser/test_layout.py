@@ -204,6 +204,7 @@ def test_page_behaviour_works_under_a_strict_csp(browser, live_server, org, admi
         # Submitting the language form on change, and the confirmation of the dangerous key removal.
         page.get_by_label("Language", exact=True).select_option("fr")
         expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.wait_for_load_state()  # app.js (deferred) listens for the change only once the page has loaded
         page.get_by_label("Langue", exact=True).select_option("en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
 

@@ -11,7 +11,7 @@ names, e-mail addresses, URLs, domains, numbers and times. Machine-readable cont
 and text marked in another language (``lang="en"``, the language picker) is not UI text.
 """
 
-import html
+import json
 import re
 import zoneinfo
 from html.parser import HTMLParser
@@ -69,6 +69,9 @@ GOOGLE_DIRECTORY = ["Room A", "Room B"]
 WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+SCRIPT_TEXT = {"data-label", "data-confirm", "data-on", "data-off", "data-blocked", "data-notify-title"}
+
+
 class _Visible(HTMLParser):
     """Text a person reads or hears, skipping scripts, styles, machine-readable and other-language content."""
 
@@ -82,6 +85,11 @@ class _Visible(HTMLParser):
         self.stack = []  # (tag, skipped)
         self.texts = []
 
+    @staticmethod
+    def _script_text(name):
+        """A data attribute holding text the page's scripts show (labels, questions, states)."""
+        return (name.startswith("data-l-") or name.endswith("-label") or name in SCRIPT_TEXT)
+
     def _skipped(self):
         return bool(self.stack) and self.stack[-1][1]
 
@@ -92,8 +100,12 @@ class _Visible(HTMLParser):
                    or (lang is not None and tag != "html" and lang.split("-")[0] != self.language))
         if not skipped:
             for name, value in attrs.items():
-                if value and (name in self.ATTRIBUTES or (name.startswith("data-") and name.endswith("-label"))):
+                if not value:
+                    continue
+                if name in self.ATTRIBUTES or self._script_text(name):
                     self.texts.append(value)
+                elif name == "data-confirm-questions":  # {action: {selection: question}}, written by the server
+                    self.texts.extend(_strings(json.loads(value)))
                 if name == "value" and value and attrs.get("type") in ("submit", "button"):
                     self.texts.append(value)
         if tag not in self.VOID:
@@ -177,7 +189,7 @@ def render(client, language, method, path, data=None, **extra):
     call = client.post if method == "post" else client.get
     response = call(path, data or {}, HTTP_ACCEPT_LANGUAGE=language, follow=method == "post", **extra)
     assert response.status_code < 500, (path, response.status_code)
-    return html.unescape(response.content.decode()) if "html" in response.get("Content-Type", "") else ""
+    return response.content.decode() if "html" in response.get("Content-Type", "") else ""
 
 
 # A moment written the English way (ISO date and time, or a.m./p.m.): in French and Korean every page writes it
