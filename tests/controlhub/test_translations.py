@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
@@ -286,6 +287,7 @@ def test_no_page_shows_english_in_french_or_korean(client, org, admin_user, plai
         ("meeting service, invalid", "post", reverse("meeting_service_save"),
          {"kind": "webex", "webex_site_url": "not a site"}),
         ("meeting service test, invalid", "post", reverse("meeting_service_test"), {"email": "x"}),
+        ("meeting service test", "post", reverse("meeting_service_test"), {"email": "admin@acme.test"}),
         ("workspaces add, invalid", "post", reverse("workspaces_add"), {"email": "not-an-address"}),
         ("workspaces settings, invalid", "post", reverse("workspaces_settings"),
          {"enabled": "on", "scheduling_account": "nobody"}),
@@ -329,9 +331,11 @@ def test_no_page_shows_english_in_french_or_korean(client, org, admin_user, plai
         check(name, "get", path, None)
     check("sign-in, wrong password", "post", reverse("login"), {"username": "admin@acme.test", "password": "x"})
     check("sign-in, empty", "post", reverse("login"), {"username": "", "password": ""})
-    check("sign-in link sent", "post", reverse("signin_link"), {"email": "ana@acme.test"})
+    check("sign-in link sent", "post", reverse("signin_link"), {"email": "user001@acme.test"})
     check("sign-in link, invalid", "post", reverse("signin_link"), {"email": "nope"})
     check("sign-in link, expired", "get", "/accounts/link/signin/MQ/expired-token/", None)
+    link = next(word for word in mail.outbox[-1].body.split() if "/accounts/link/" in word)
+    check("sign-in link, confirm", "get", link.split("testserver", 1)[1], None)
     assert PASSWORD  # the users' password, used by the fixtures
 
     assert not problems, f"{len(problems)} page(s) show English in French or Korean:\n" + "\n".join(problems)
