@@ -45,9 +45,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 LANGUAGES = ("fr", "ko")
 
-# Names that stay as they are in every language (product and company names, protocol names).
+# Names that stay as they are in every language (product and company names, Webex's Control Hub, protocol names).
 PROPER_NOUNS = [
-    "Calendar Hub", "Google Workspace", "Google Admin", "Google Cloud", "Google", "Gmail", "Webex", "Jitsi",
+    "Calendar Hub", "Control Hub", "Google Workspace", "Google Admin", "Google Cloud", "Google", "Gmail", "Webex", "Jitsi",
     "BigBlueButton", "Zoom", "Meet", "Teams", "Microsoft", "SIP", "DNS", "TXT", "NXDOMAIN", "CSV", "JSON", "API",
     "URL", "HTTPS", "ID", "QR", "UTC", "JWT", "SHA", "OK",
 ]
@@ -58,7 +58,8 @@ SAME_IN_FRENCH = {"menu", "total", "date", "type", "actions", "action", "descrip
                   "max", "min", "invitation"}
 
 MACHINE_TEXT = re.compile(
-    r"[\w.+-]+@[\w.-]+"  # email addresses
+    r"\"[^\"]*\""  # quoted: Google's own error text, a JSON field name (they stay as written)
+    r"|[\w.+-]+@[\w.-]+"  # email addresses
     r"|\b[a-z][a-z0-9+.-]*:[^\s\"'<>]+"  # URLs, sip:, tel:
     r"|\b[\w-]+(?:\.[\w-]+)+\b"  # domains, file names, scopes, dotted codes
     r"|\b\w*\d\w*\b"  # numbers, times, ids
@@ -185,6 +186,22 @@ def english_left(text, language, data):
     return words
 
 
+def english_run(text, language, data):
+    """Whether ``text``, once data, names and machine text are out, still reads English: two Latin words in a row
+    in Korean, a word French never writes in French."""
+    for value in data:
+        text = text.replace(value, " ")
+    for noun in PROPER_NOUNS:
+        text = re.sub(rf"\b{re.escape(noun)}\b", " ", text)
+    text = MACHINE_TEXT.sub(" ", text)
+    if language == "ko":  # Korean has no Latin words of its own: two in a row are English
+        return re.search(r"\b[A-Za-z]{2,}\s+[A-Za-z]{2,}\b", text) is not None
+    return ENGLISH_ONLY_WORDS.search(text) is not None  # French: words French never writes
+
+
+ENGLISH_ONLY_WORDS = re.compile(r"\b(the|is|are|was|and|not|with|this|that|your|you|has|have|of|for|to)\b", re.I)
+
+
 def render(client, language, method, path, data=None, **extra):
     client.cookies["django_language"] = language
     call = client.post if method == "post" else client.get
@@ -212,6 +229,8 @@ def find_untranslated(client, name, method, path, data, org):
         words_data = page_data(org)
         left = sorted(t for t in texts & english if english_left(t, language, words_data))
         left += sorted(f"(date format) {t}" for t in texts if ENGLISH_MOMENT.search(t))
+        # English left inside a translated sentence (a placeholder filled with English, half a sentence).
+        left += sorted(f"(in a sentence) {t}" for t in texts - english if english_run(t, language, words_data))
         if left:
             found[language] = left
     return found
