@@ -119,7 +119,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "calendarhub_cache"},
-        # Rate-limit counters (controlhub/services/throttle.py), in their own table (`createcachetable` makes
+        # Rate-limit counters (controlhub/tenancy/throttle.py), in their own table (`createcachetable` makes
         # it): the database cache culls a third of its rows once it holds MAX_ENTRIES (300 by default), and a
         # flood of distinct addresses must not wipe the counters that stop it.
         "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "calendarhub_throttle",
@@ -199,7 +199,7 @@ AXES_VERBOSE = False  # log failures and lockouts only, not a banner at every st
 # Behind one proxy, set 1: otherwise every client has the proxy's address and shares one per-address limit.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Fixed-window limits (controlhub/services/throttle.py): scope -> (at most this many, per this many seconds).
+# Fixed-window limits (controlhub/tenancy/throttle.py): scope -> (at most this many, per this many seconds).
 THROTTLE_RATES = {
     "signin_link_address": (3, 15 * 60),  # mails to one address
     "signin_link_ip": (20, 60 * 60),  # link requests from one client address

@@ -1,5 +1,5 @@
 """Admin pages for people: list with filters and counts, person page, add, CSV and directory import, bulk
-actions with progress, and the streaming CSV status report. Thin: the rules live in ``controlhub.services``."""
+actions with progress, and the streaming CSV status report. Thin: the rules live in the people services (``controlhub.people``)."""
 
 import csv
 import json
