@@ -1,7 +1,8 @@
 """`make run`: the whole product on one machine, with an emulated Google Workspace tenant.
 
-Starts the Google Workspace emulator and the Webex Meetings emulator (the demo org's meeting service), migrates,
-seeds a demo organization (``seed_demo``), then runs the web server (uvicorn, as in production) and the background
+Starts the Google Workspace emulator, the Webex Meetings emulator (the demo org's meeting service) and the
+BigBlueButton API emulator (pre-filled on the Meeting service page, to switch to), migrates, seeds a demo
+organization (``seed_demo``), then runs the web server (uvicorn, as in production) and the background
 workers (``run_workers``) until Ctrl-C.
 
 Stopping: every child runs in its own process group, so a terminal's Ctrl-C reaches this process only; it then
@@ -32,6 +33,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 STOP_DEADLINE = 8.0
+BBB_SECRET = "demo-bbb-shared-secret"  # the BigBlueButton emulator's shared secret (what `bbb-conf --secret` shows)
 # Lines a child prints that say nothing to a newcomer (the emulators print their own URL, said here already).
 _NOISE = re.compile(r"^(http://\S+|dns: \S+)$")
 
@@ -60,6 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--emulator-port", type=int, default=8765)
         parser.add_argument("--dns-port", type=int, default=8053)
         parser.add_argument("--webex-port", type=int, default=8766)
+        parser.add_argument("--bbb-port", type=int, default=8767)
         parser.add_argument("--data-dir", default="", help="where the emulator's state is kept (default: next "
                                                            "to the SQLite database, else var/)")
         parser.add_argument("--no-seed", action="store_true",
@@ -75,6 +78,7 @@ class Command(BaseCommand):
         self.children = []
         self.verbose = bool(options.get("verbose"))
         self.webex_port = options.get("webex_port") or 8766
+        self.bbb_port = options.get("bbb_port") or 8767
         self.data_dir = Path(options.get("data_dir") or default_data_dir())
         self.stopping = threading.Event()
         if not self.verbose:
@@ -142,6 +146,13 @@ class Command(BaseCommand):
         os.environ["WEBEX_API_BASE"] = settings.WEBEX_API_BASE = webex + "/v1"
         self._say(f"Webex Meetings emulator: {webex} (site demo.webex.com)")
 
+        # A BigBlueButton server to switch the demo org to (Meeting service page, pre-filled by the seed).
+        bbb = f"http://127.0.0.1:{self.bbb_port}/bigbluebutton/api/"
+        self._spawn("bbb", [sys.executable, "-m", "bbb_emulator", "--port", str(self.bbb_port),
+                            "--secret", BBB_SECRET] + (["--verbose"] if self.verbose else []))
+        self._wait_up(f"http://127.0.0.1:{self.bbb_port}/_emulator/config", "The BigBlueButton emulator")
+        self._say(f"BigBlueButton API emulator: {bbb} (shared secret {BBB_SECRET})")
+
         os.makedirs(settings.BASE_DIR / "var", exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
@@ -151,7 +162,7 @@ class Command(BaseCommand):
             from django_q.models import OrmQ
 
             OrmQ.objects.all().delete()  # tasks queued by a previous run were about the world just replaced
-            call_command("seed_demo", emulator=base, webex=webex)
+            call_command("seed_demo", emulator=base, webex=webex, bbb=bbb, bbb_secret=BBB_SECRET)
         else:
             self._say("Kept the database and the emulator's saved world (--no-seed).")
 
@@ -176,6 +187,8 @@ class Command(BaseCommand):
             "  Rooms      Workspaces page; each room display's URL is printed above\n"
             f"  Google     emulated at {base} (control API under /_emulator/)\n"
             f"  Webex      emulated at {webex} (site demo.webex.com; control API under /_emulator/)\n"
+            f"  BBB        BigBlueButton emulated at {bbb} (secret {BBB_SECRET}); to try it, open\n"
+            f"             http://{host}/meeting-service/, choose BigBlueButton (URL and secret filled in), Save\n"
             + ("  Activity   a few demo events change every minute (--no-activity to keep them still)\n"
                if activity else "")
             + "  Logs       --verbose shows task runs and requests\n"

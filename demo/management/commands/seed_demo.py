@@ -178,12 +178,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--emulator", default=settings.GOOGLE_API_ENDPOINT or "http://127.0.0.1:8765")
         parser.add_argument("--webex", default="", help="The Webex emulator's URL (the demo org's meeting service).")
+        parser.add_argument("--bbb", default="", help="The BigBlueButton emulator's API URL (pre-filled, not chosen).")
+        parser.add_argument("--bbb-secret", default="", help="The BigBlueButton emulator's shared secret.")
 
     def handle(self, *args, emulator, **options):
         emu = Emulator(emulator)
         self.seed_google(emu)
         org = self.seed_org()
         self.seed_webex(options.get("webex") or "", org)
+        self.seed_bbb(options.get("bbb") or "", options.get("bbb_secret") or "", org)
         self.after_seed(emu, org)
 
     # --- Webex side: the demo org's meeting service -----------------------------------------------------------
@@ -210,6 +213,21 @@ class Command(BaseCommand):
             "kind": "webex", "webex_site_url": WEBEX_SITE, "webex_client_id": app["client_id"],
             "webex_client_secret": app["client_secret"], "webex_refresh_token": app["refresh_token"]})
         self.stdout.write(f"Emulated Webex site {WEBEX_SITE} at {base}: the demo org's meeting service")
+
+    def seed_bbb(self, api_url, secret, org):
+        """The emulated BigBlueButton server filled in on the Meeting service page (URL and secret stored), the
+        org staying on its current service: choosing BigBlueButton there and saving switches to it."""
+        from calendar_sync.scheduling.models import MeetingService
+        from calendar_sync.scheduling.services import meeting_service_save
+
+        if not (api_url and secret):
+            return
+        service = MeetingService.objects.filter(organization=org).first()
+        kind = service.kind if service else MeetingService.Kind.NONE
+        meeting_service_save(organization=org, values={"kind": kind, "bbb_api_url": api_url, "bbb_secret": secret,
+                                                       "bbb_algorithm": "sha256"})
+        self.stdout.write(f"Emulated BigBlueButton at {api_url}: filled in on the Meeting service page "
+                          f"(the org stays on {kind})")
 
     # --- Google side ----------------------------------------------------------------------------------------
     def seed_google(self, emu):
@@ -331,6 +349,15 @@ class Command(BaseCommand):
 
             for person in Person.objects.filter(organization=org, calendar_state=Person.CalendarState.ACTIVATED):
                 person_presence_refresh(person=person)
+            # Google pushes "changed" for the join details keyword scheduling just wrote, and the sync that
+            # follows mirrors them (the Join button of an @webex event); the web server that receives pushes is
+            # not up while seeding, so run those syncs here.
+            from calendar_sync.scheduling.models import KeywordMeeting
+            from calendar_sync.sync.sources import source_run
+
+            answered = KeywordMeeting.objects.filter(organization=org, meeting_id__isnull=False)
+            for source_id in sorted(set(answered.values_list("source_id", flat=True))):
+                source_run(source_id=source_id)
             seeded_rooms = rooms.seed_rooms(org)
             ana = Person.objects.get(organization=org, email=USER_EMAIL)
             _, raw = device_token_create(organization=org, source=person_calendar_source(person=ana, active=False), name="Demo room display")
