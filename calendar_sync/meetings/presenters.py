@@ -298,9 +298,12 @@ def days_html(days, zone):
 
 # --- the list's context and the page's time-zone options -------------------------------------------------------
 def _local(value, zone, now):
+    """A moment in the reader's zone: the time alone today, else the date and time in the language's one format
+    (``controlhub/formats``)."""
     local = value.astimezone(zone)
-    return local.strftime("%H:%M") if local.date() == now.astimezone(zone).date() else local.strftime(
-        "%Y-%m-%d %H:%M")
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return formats.date_format(local, "DATETIME_FORMAT")
 
 
 def more_url(*, show_past, limit):

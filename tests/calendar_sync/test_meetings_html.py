@@ -113,3 +113,13 @@ def test_an_empty_list_is_empty():
 def test_the_row_escaper_is_djangos_escape(text):
     escaped = presenters._escape(text)
     assert escaped == escape(text) and type(escaped) is SafeString
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "2026-12-04 09:30"), ("fr", "04/12/2026 09:30"),
+                                                    ("ko", "2026. 12. 4. 09:30")])
+def test_out_of_office_until_and_stale_since_are_written_in_the_languages_one_format(language, expected):
+    zone = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    with translation.override(language):
+        assert presenters._local(datetime(2026, 12, 4, 8, 30, tzinfo=UTC), zone, now) == expected
+        assert presenters._local(datetime(2026, 12, 2, 12, 15, tzinfo=UTC), zone, now) == "13:15"  # today
