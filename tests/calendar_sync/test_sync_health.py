@@ -60,3 +60,18 @@ def test_dashboard_card_screenshot(page, live_server, org, admin_user, google, a
     page.wait_for_selector("#sync-health-card")
     assert page.inner_text("#sync-healthy") == "3"
     page.screenshot(path="screenshots/sync_health.png", full_page=True)
+
+
+@pytest.mark.django_db
+def test_calendars_retrying_after_temporary_errors_are_counted_apart_from_healthy(admin_client, org):
+    make_subs(org)
+    now = timezone.now()
+    for i in range(2):
+        person = Person.objects.create(organization=org, email=f"r{i}@acme.test", calendar_state="activated")
+        linked_source(person, organization=org, calendar_id=person.email, state="active", last_synced_at=now,
+                      retrying_since=now - dt.timedelta(minutes=7 + i), attempts=2, last_error="503 backendError",
+                      next_sync_at=now + dt.timedelta(seconds=30))
+    html = admin_client.get("/sync/health/").content.decode()
+    assert 'id="sync-healthy">2<' in html and 'id="sync-failing">1<' in html
+    assert 'id="sync-retrying"' in html
+    assert "2 calendars had a temporary error" in html and "retrying for 8" in html

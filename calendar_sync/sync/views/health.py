@@ -49,12 +49,18 @@ class SyncHealthView(OrgAdminRequiredMixin, TemplateView):
         )
         failing = subs.filter(state=CalendarSource.State.FAILING)
         behind = subs.filter(behind_q)
+        # Active but in a run of temporary failures (Google erring or slow for them): retried on a schedule,
+        # neither healthy nor failing yet.
+        retrying = subs.filter(state=CalendarSource.State.ACTIVE, retrying_since__isnull=False)
         total = subs.count()
         ctx.update(
             total=total,
             failing_count=failing.count(),
             behind_count=behind.count(),
-            healthy_count=subs.filter(state=CalendarSource.State.ACTIVE).exclude(behind_q).count(),
+            retrying_count=retrying.count(),
+            retrying_since=retrying.aggregate(at=Min("retrying_since"))["at"],
+            healthy_count=subs.filter(state=CalendarSource.State.ACTIVE, retrying_since__isnull=True).exclude(
+                behind_q).count(),
             last_sync=subs.aggregate(at=Max("last_synced_at"))["at"],
             soonest_expiry=self.org_queryset(CalendarSource).filter(
                 channels__state=Channel.State.ACTIVE, channels__expiration__isnull=False
