@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from calendar_sync.sync.joinlinks import provider_info
 from calendar_sync.sync.meeting_fields import decrypt_field
 from calendar_sync.sync.models import Meeting
 from calendar_sync.workspaces.errors import room_error_info
@@ -187,8 +189,21 @@ def _organizer(room, m):
     return m.organizer_name or m.organizer_email
 
 
+def provider_label(provider_id):
+    """The name and icon URL the meetings list shows for a ``join_provider`` (``joinlinks.PROVIDER_INFO``): a
+    service's brand as it is, the generic ones (SIP, phone, "Online meeting") in the active language (the same
+    msgids the meetings list marks)."""
+    info = provider_info(provider_id)
+    return (_(info.name) if info.id in _GENERIC_PROVIDERS else info.name), static(info.icon)
+
+
+_GENERIC_PROVIDERS = {"sip", "tel", "other"}
+
+
 def meeting_json(room, m, now):
     booking = m.is_booking(room)
+    joinable = booking and bool(m.join_url)
+    label, icon = provider_label(m.join_provider) if joinable else ("", "")
     live = m.start <= now < m.end
     release_at = m.start + timedelta(minutes=room.release_minutes)
     needs_checkin = (booking and room.checkin_required and m.checked_in_at is None and not m.booked_here
@@ -197,7 +212,9 @@ def meeting_json(room, m, now):
         "id": m.event_id, "title": _title(room, m), "organizer": _organizer(room, m),
         "start": _ms(m.start), "end": _ms(m.end), "all_day": m.all_day, "booking": booking,
         "declined": m.room_response == "declined" or m.released_at is not None,
-        "join_url": m.join_url if booking else "", "join_provider": m.join_provider if booking else "",
+        "join_url": m.join_url if joinable else "",
+        "join_provider": provider_info(m.join_provider).id if joinable else "",
+        "provider_label": label, "provider_icon": icon,
         "checked_in": m.checked_in_at is not None or m.booked_here,
         "needs_checkin": needs_checkin, "release_at": _ms(release_at) if needs_checkin else None,
         "can_end": booking and live and not m.all_day,

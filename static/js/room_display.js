@@ -69,7 +69,7 @@
       until = next && next < data.day_end ? L("until", { time: fmt(next) }) : L("rest-of-day");
     }
     const lengths = [];
-    if (data.active && status === "free") {
+    if (data.active && status === "free" && !isStale(now)) {  // booking needs the server: not offered offline
       const next = nextBusy(now);
       for (const n of (data.policy && data.policy.lengths) || []) {
         if (!next || now + n * 60000 <= next) lengths.push(n);
@@ -106,7 +106,11 @@
     const actions = document.createElement("div");
     actions.className = "rd-actions";
     if (m.join_url) {
-      const join = button("rd-join", L("join"), { action: "join", url: m.join_url });
+      const join = button("rd-join", "", { action: "join", url: m.join_url, provider: m.join_provider || "" });
+      const word = document.createElement("span");
+      word.className = "rd-join-word";
+      word.textContent = L("join");
+      join.append(word, providerMark(m));
       join.disabled = !joinLit(m, now);
       actions.appendChild(join);
     }
@@ -132,6 +136,25 @@
     return box;
   }
 
+  // The meeting's service as the meetings list names it (its icon, then its name), from the document.
+  function providerMark(m) {
+    const mark = document.createElement("span");
+    mark.className = "rd-provider";
+    if (m.provider_icon) {
+      const icon = document.createElement("img");
+      icon.src = m.provider_icon;
+      icon.alt = "";
+      icon.width = icon.height = 24;
+      icon.className = "rd-provider-icon";
+      mark.appendChild(icon);
+    }
+    const name = document.createElement("span");
+    name.className = "rd-provider-name";
+    name.textContent = m.provider_label || "";
+    mark.appendChild(name);
+    return mark;
+  }
+
   function button(cls, text, dataset) {
     const b = document.createElement("button");
     b.type = "button";
@@ -143,7 +166,7 @@
   }
 
   function signature(v) {
-    const m = (x) => (x ? [x.id, x.title, x.start, x.end, x.organizer, joinLit(x, v.now), x.checked_in,
+    const m = (x) => (x ? [x.id, x.title, x.start, x.end, x.organizer, joinLit(x, v.now), x.provider_label, x.checked_in,
       x.needs_checkin && v.now >= x.start - CHECKIN_EARLY_MS && v.now < x.release_at,
       freeBetween(x.end, x.end + EXTEND_MS)].join("|") : "-");
     return [etag, v.status, v.until, m(v.current), m(v.upcoming), v.lengths.join(","), busyAction,
@@ -184,6 +207,7 @@
       n.className = "rd-item-title";
       n.textContent = m.title + (m.declined || !m.booking ? " · " + L("released") : "");
       li.append(t, n);
+      if (m.join_url && m.provider_label) li.appendChild(providerMark(m));
       return li;
     });
     if (!items.length) {
@@ -193,12 +217,39 @@
       items.push(li);
     }
     list.replaceChildren(...items);
+    fitAgenda();
     root.dataset.status = v.status;
     return v;
   }
 
+  // Rows that do not fit the agenda's panel are hidden whole (past ones first, then the latest), and counted.
+  function fitAgenda() {
+    const list = $("rd-agenda");
+    const rows = [...list.children];
+    rows.forEach((li) => { li.hidden = false; });
+    const more = $("rd-more");
+    more.hidden = true;
+    const overflows = () => list.scrollHeight > list.clientHeight + 1;
+    let left = 0;
+    while (overflows() && left < rows.length - 1) {
+      if (more.hidden) {  // the note takes its own line first
+        more.hidden = false;
+        more.textContent = L("more", { n: 1 });
+        continue;
+      }
+      const victim = rows.find((li) => !li.hidden && li.classList.contains("past"))
+        || rows.filter((li) => !li.hidden).pop();
+      victim.hidden = true;
+      left += 1;
+      more.textContent = L("more", { n: left });
+    }
+    if (!left) more.hidden = true;
+  }
+
+  function isStale(now) { return now - lastOk > STALE_AFTER_MS; }
+
   function markStale() {
-    const stale = Date.now() - lastOk > STALE_AFTER_MS;
+    const stale = isStale(Date.now());
     const el = $("rd-stale");
     el.hidden = !stale;
     root.classList.toggle("stale", stale);
@@ -301,9 +352,11 @@
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) { keepAwake(); poll(); tick(); }
   });
+  window.addEventListener("resize", fitAgenda);
   document.addEventListener("contextmenu", (ev) => ev.preventDefault());
 
-  Object.assign(api, { poll: poll, tick: tick, view: () => view(Date.now()), data: () => data });
+  Object.assign(api, { poll: poll, tick: tick, view: () => view(Date.now()), data: () => data,
+    lastUpdate: () => lastOk });
   keepAwake();
   tick();
   setInterval(tick, 1000);

@@ -1,9 +1,11 @@
 """The room display in a real Chromium: layouts at 1920x1080 and tablet sizes, Join timing, Book now, the
-race of two displays, End early, check-in and release, live updates, and ten minutes without the server."""
+race of two displays, End early, check-in and release, live updates, and a display cut off from the state URL.
+(The server really stopped and started again: test_room_display_offline.py.)"""
 # ruff: noqa: F811 - the workspaces fixtures are imported by name, then used as test parameters
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -29,6 +31,8 @@ except ImportError:  # pragma: no cover - a checkout without the vendored axe-co
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WEBEX = "https://acme.webex.com/meet/design"
+JITSI = "https://meet.jit.si/AcmeRetroRoomA42"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"  # var/ is not in git
 
 
 @pytest.fixture(autouse=True)
@@ -82,23 +86,50 @@ def test_layouts_at_1920x1080_and_tablets(kiosk, display_url, active_room, rooms
     invite(rooms_google, "ana@acme.test", "Design review with a rather long title for the whole team", minute(-10),
            location=WEBEX)
     invite(rooms_google, "bo@acme.test", "Board prep", minute(80), 30, visibility="private")
-    invite(rooms_google, "ana@acme.test", "Retro", minute(150), 45)
+    invite(rooms_google, "ana@acme.test", "Retro", minute(150), 45, location=JITSI)
+    invite(rooms_google, "bo@acme.test", "Quarterly numbers with finance", minute(210), 30)
+    invite(rooms_google, "ana@acme.test", "Interview", minute(250), 60)
     sync(active_room)
-    for name, (width, height) in {"1920x1080": (1920, 1080), "tablet-landscape": (1280, 800),
-                                  "tablet-portrait": (800, 1280)}.items():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (width, height) in {"1920x1080": (1920, 1080), "1024x768": (1024, 768),
+                                  "820x1180": (820, 1180)}.items():
         page = kiosk(width, height)
         page.goto(display_url)
         expect(page.locator("#rd-status")).to_have_class("rd-status busy")
         expect(page.locator("#rd-current .rd-title")).to_have_text(
             "Design review with a rather long title for the whole team")
         expect(page.locator("#rd-upcoming .rd-title")).to_have_text("Private")  # private: never its title
-        expect(page.locator("#rd-agenda li")).to_have_count(3)
-        expect(page.locator("#rd-current .rd-join")).to_be_enabled()
-        page.screenshot(path=f"/tmp/room_display_{name}.png")
+        expect(page.locator("#rd-agenda li")).to_have_count(5)
+        shown = page.locator("#rd-agenda li:not([hidden])").count()
+        if shown < 5:  # a row that does not fit is left out whole, and counted
+            expect(page.locator("#rd-more")).to_have_text(f"+{5 - shown} more")
+        else:
+            expect(page.locator("#rd-more")).to_be_hidden()
+        join = page.locator("#rd-current .rd-join")
+        expect(join).to_be_enabled()
+        # Each service by the name and icon the meetings list gives it.
+        expect(join.locator(".rd-provider-name")).to_have_text("Webex")
+        expect(join.locator(".rd-provider-icon")).to_have_attribute("src", "/static/img/provider-webex.svg")
+        expect(join).to_have_accessible_name("Join Webex")
+        retro = page.locator("#rd-agenda li", has_text="Retro")
+        expect(retro.locator(".rd-provider-name")).to_have_text("Jitsi Meet")
+        expect(retro.locator(".rd-provider-icon")).to_have_attribute("src", "/static/img/provider-jitsi.svg")
+        expect(page.locator("#rd-agenda li", has_text="Interview").locator(".rd-provider")).to_have_count(0)
+        page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth)")  # icons
+        page.screenshot(path=str(SCREENSHOTS / f"room_display_{name}.png"))
         fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, f"{name}: wider than the screen"
-        if name != "tablet-portrait":  # landscape screens show everything without scrolling
-            assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
+        # Tablets and screens show everything without scrolling, no button cut off by its panel.
+        assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
+        cut = page.evaluate("""() => [...document.querySelectorAll('.rd button')].filter((b) => b.offsetParent)
+            .filter((b) => { const p = b.closest('section, footer').getBoundingClientRect(),
+                                   r = b.getBoundingClientRect();
+                             return r.bottom > p.bottom + 1 || r.right > p.right + 1; })
+            .map((b) => b.textContent)""")
+        assert not cut, f"{name}: buttons outside their panel: {cut}"
+        clipped = page.evaluate("""() => [...document.querySelectorAll('.rd p, .rd button, .rd li span')]
+            .filter((e) => e.offsetParent && (e.scrollWidth > e.clientWidth + 1)).map((e) => e.textContent)""")
+        assert not clipped, f"{name}: text cut off: {clipped}"
         assert page.locator("a").count() == 0  # kiosk: no links out
         assert page.evaluate("() => getComputedStyle(document.body).userSelect") == "none"
         if axe_violations is not None:

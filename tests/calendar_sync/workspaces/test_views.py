@@ -6,6 +6,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.workspaces import displays
@@ -112,3 +113,31 @@ def test_a_room_in_error_shows_why_on_its_display(workspaces_on, rooms_google):
     refused = client.post(reverse("room_display_action", args=[raw, "book"]), data={"minutes": 30},
                           content_type="application/json")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_active"
+
+
+def test_the_display_document_names_each_meeting_service_as_the_meetings_list_does(active_room, rooms_google):
+    from calendar_sync.sync.sources import source_run
+
+    attendees = [{"email": "ana@acme.test"}, {"email": ROOM_A, "resource": True}]
+    today = timezone.now().replace(minute=0, second=0, microsecond=0)  # the room's day (its zone is UTC)
+    for title, hour, where in (("Retro", 9, "https://meet.jit.si/AcmeRetroRoomA42"),
+                               ("Customer call", 10, "https://acme.webex.com/meet/design"),
+                               ("Video bridge", 11, "sip:4242@video.acme.test"),
+                               ("Lunch", 12, "")):
+        rooms_google.create_event("ana@acme.test", event_at(title, today.replace(hour=hour), location=where,
+                                                            attendees=attendees))
+    wait_until(lambda: source_run(source_id=active_room.source_id) is not None, timeout=20, message="a sync run")
+    _display, raw = displays.display_create(room=active_room, name="Door")
+    state_url = reverse("room_display_state", args=[raw])
+
+    meetings = {m["title"]: m for m in Client().get(state_url).json()["meetings"]}
+    assert {t: (m["join_provider"], m["provider_label"], m["provider_icon"]) for t, m in meetings.items()} == {
+        "Retro": ("jitsi", "Jitsi Meet", "/static/img/provider-jitsi.svg"),
+        "Customer call": ("webex", "Webex", "/static/img/provider-webex.svg"),
+        "Video bridge": ("sip", "Video system (SIP)", "/static/img/provider-sip.svg"),
+        "Lunch": ("", "", ""),  # nothing to join, no service
+    }
+    # The generic names speak the display's language; a brand stays as it is.
+    french = {m["title"]: m["provider_label"]
+              for m in Client().get(state_url, HTTP_ACCEPT_LANGUAGE="fr").json()["meetings"]}
+    assert french["Video bridge"] == "Système vidéo (SIP)" and french["Customer call"] == "Webex"
