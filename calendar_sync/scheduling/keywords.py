@@ -44,11 +44,12 @@ from calendar_sync.google import errors as gerrors
 from calendar_sync.scheduling.meeting_services.base import SiteMeeting
 from calendar_sync.scheduling.meeting_services.errors import (
     InvalidRequest,
+    KeywordsOff,
     MeetingNotFound,
     MeetingServiceError,
 )
 from calendar_sync.scheduling.models import KeywordMeeting
-from calendar_sync.scheduling.services import meeting_site_for, site_for_kind
+from calendar_sync.scheduling.services import keywords_on, meeting_site_for, site_for_kind
 from calendar_sync.sync.event_time import event_time
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.keys import org_cipher, org_cipher_for
@@ -223,6 +224,10 @@ def keyword_events_select(*, source, events):
             check[event_id] = event
         elif keyword_in(event.get("location"), organization):
             selected.append(event_id)
+    if selected and not keywords_on(organization):
+        # The org's meeting service is "none": a keyword is plain text (no meeting, no PATCH, no retry). Meetings
+        # made before it was turned off are still released when their event goes (the checks below).
+        selected = []
     if not check:
         return selected
     known = {km.google_event_id: km for km in KeywordMeeting.objects.filter(
@@ -270,6 +275,8 @@ def keyword_events_apply(*, source, events, gateway=None, zone=UTC):
         Q(meeting_id__isnull=True) | Q(meeting_id=""), source=source,
         google_event_id__in=[i for i in ids if i not in failures], state=KeywordMeeting.State.ACTIVE,
     ).values_list("google_event_id", "retry_at", "error_code"):
+        if code == KeywordsOff.code:
+            continue  # keyword scheduling was turned off before its meeting was made: nothing left to do
         wait = (retry_at - now).total_seconds() if retry_at else None
         failures[event_id] = KeywordNotFinished(code, None if wait is None else max(1.0, wait))
     return failures

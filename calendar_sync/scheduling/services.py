@@ -289,10 +289,20 @@ def site_for_kind(organization, kind, *, service=None):
         return BrokenSite(kind, exc)
 
 
+def _kind_in_use(service):
+    return getattr(service, "default_kind", None) or service.kind
+
+
 def meeting_site_for(organization):
     """The backend ``@webex``/``@meet`` use now for ``organization``."""
     service = meeting_service_of(organization)
-    return site_for_kind(organization, getattr(service, "default_kind", None) or service.kind, service=service)
+    return site_for_kind(organization, _kind_in_use(service), service=service)
+
+
+def keywords_on(organization):
+    """Whether ``@webex``/``@meet`` are answered: the org's meeting service (or the deployment's default) is not
+    "none"."""
+    return _kind_in_use(meeting_service_of(organization)) != MeetingService.Kind.NONE
 
 
 def join_hosts(source):

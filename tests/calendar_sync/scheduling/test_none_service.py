@@ -10,7 +10,7 @@ from calendar_sync.meetings.device_tokens import device_token_create
 from calendar_sync.scheduling.models import KeywordMeeting
 from calendar_sync.scheduling.services import meeting_service_save
 from calendar_sync.sync import engine
-from calendar_sync.sync.models import Meeting
+from calendar_sync.sync.models import Meeting, OutboxEntry
 from controlhub.people.calendar import person_calendar_source
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.models import Membership
@@ -58,6 +58,9 @@ def test_none_service_leaves_webex_alone_and_lights_pasted_zoom_and_jitsi_links(
     after = next(e for e in google.events(EMAIL)["items"] if e["id"] == keyword["id"])
     assert after["location"] == "Room 4 @webex" and not after.get("description")
     assert not KeywordMeeting.objects.filter(source=source, meeting_id__isnull=False).exists()
+    # Nothing waits to be retried either: no keyword record, no outbox entry (no Google re-reads every 15 min).
+    assert not KeywordMeeting.objects.filter(source=source).exists()
+    assert not OutboxEntry.objects.filter(source=source).exists()
     rows = {m.google_event_id: m for m in Meeting.objects.filter(source=source)}
     assert rows[keyword["id"]].join_provider == ""
     assert (rows[zoom["id"]].join_provider, rows[jitsi["id"]].join_provider) == ("zoom", "jitsi")
