@@ -166,7 +166,8 @@
   }
 
   function signature(v) {
-    const m = (x) => (x ? [x.id, x.title, x.start, x.end, x.organizer, joinLit(x, v.now), x.provider_label, x.checked_in,
+    const m = (x) => (x ? [x.id, x.title, x.start, x.end, x.organizer, joinLit(x, v.now), x.provider_label,
+      x.checked_in,
       x.needs_checkin && v.now >= x.start - CHECKIN_EARLY_MS && v.now < x.release_at,
       freeBetween(x.end, x.end + EXTEND_MS)].join("|") : "-");
     return [etag, v.status, v.until, m(v.current), m(v.upcoming), v.lengths.join(","), busyAction,

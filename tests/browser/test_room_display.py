@@ -137,6 +137,32 @@ def test_layouts_at_1920x1080_and_tablets(kiosk, display_url, active_room, rooms
             assert not violations, "\n".join(describe(name, violations))
 
 
+def test_layouts_of_a_free_room_with_book_now(kiosk, display_url, active_room, rooms_google):
+    invite(rooms_google, "ana@acme.test", "Weekly sync of the platform and the mobile teams", minute(75),
+           location=JITSI)
+    sync(active_room)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (width, height) in {"1920x1080": (1920, 1080), "1024x768": (1024, 768),
+                                  "820x1180": (820, 1180)}.items():
+        page = kiosk(width, height)
+        page.goto(display_url)
+        expect(page.locator("#rd-status-word")).to_have_text("Free")
+        expect(page.locator("#rd-book .rd-book-length")).to_have_count(3)  # 15, 30, 60 min before the next one
+        expect(page.locator("#rd-upcoming .rd-join .rd-provider-name")).to_have_text("Jitsi Meet")
+        page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth)")  # icons
+        page.screenshot(path=str(SCREENSHOTS / f"room_display_free_{name}.png"))
+        assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
+        cut = page.evaluate("""() => [...document.querySelectorAll('.rd button')].filter((b) => b.offsetParent)
+            .filter((b) => { const p = b.closest('section, footer').getBoundingClientRect(),
+                                   r = b.getBoundingClientRect();
+                             return r.bottom > p.bottom + 1 || r.right > p.right + 1; })
+            .map((b) => b.textContent)""")
+        assert not cut, f"{name}: buttons outside their panel: {cut}"
+        if axe_violations is not None:
+            violations = axe_violations(page)
+            assert not violations, "\n".join(describe(name, violations))
+
+
 def test_join_lights_five_minutes_before_the_start_until_the_end(kiosk, display_url, active_room, rooms_google):
     start = minute(20)
     invite(rooms_google, "ana@acme.test", "Customer call", start, 30, location=WEBEX)
