@@ -23,10 +23,15 @@ def task_name(func):
     return f"{module}.{qualname}"
 
 
-def enqueue_after_commit(func, *args, group=None):
-    """Run ``func(*args)`` in a worker after the current transaction commits (at once outside a transaction)."""
+def enqueue_after_commit(func, *args, group=None, save=True):
+    """Run ``func(*args)`` in a worker after the current transaction commits (at once outside a transaction).
+
+    ``save=False``: django-q2 records only a failure of it, not each success (for the most frequent tasks: a
+    success row is one more database write per task, in the monitor, beside the task's own writes)."""
     name = task_name(func)
     options = {"group": group} if group else {}
+    if not save:
+        options["save"] = False
     transaction.on_commit(lambda: async_task(name, *args, **options))
 
 
