@@ -274,7 +274,9 @@ def _upsert_sql(connection, rows_per_statement):
     """``INSERT ... VALUES (...), ... ON CONFLICT (source_id, google_event_id) DO UPDATE SET ...``.
 
     The same statement ``bulk_create(update_conflicts=True)`` issues, valid on SQLite >= 3.24 and PostgreSQL,
-    without preparing every value through the field machinery (the largest cost of a sync).
+    without preparing every value through the field machinery (the largest cost of a sync). Measured for a page of
+    60 rows: 1.6 ms here against 5.7 ms for ``bulk_create(update_conflicts=True)`` on SQLite (3.5x); on
+    PostgreSQL see ``_upsert_postgresql``.
     """
     cache_key = (connection.vendor, rows_per_statement)
     sql = _upsert_sql_cache.get(cache_key)
