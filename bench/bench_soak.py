@@ -25,8 +25,8 @@ Knobs (environment): ``SOAK`` (comma list of run names or kinds: chaos, fault, l
 ``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
 without it), ``SOAK_CHAOS_USERS`` (50), ``SOAK_CHAOS_SECONDS`` (60), ``SOAK_CHAOS_RATE`` (4 changes/s),
 ``SOAK_CHAOS_KILLS`` (20), ``SOAK_FAULT_USERS`` (60), ``SOAK_FAULT_SECONDS`` (40 per phase), ``SOAK_FAULT_RATE``
-(6), ``SOAK_LOAD_SQLITE_USERS`` (200), ``SOAK_LOAD_SQLITE_RATE`` (10), ``SOAK_LOAD_PG_USERS`` (500),
-``SOAK_LOAD_PG_RATE`` (25), ``SOAK_LOAD_SECONDS`` (65), ``SOAK_CONVERGE_TIMEOUT`` (240), ``SOAK_PG_URL``
+(6), ``SOAK_LOAD_SQLITE_USERS`` (200), ``SOAK_LOAD_SQLITE_RATE`` (10), ``SOAK_LOAD_PG_USERS`` (2000),
+``SOAK_LOAD_PG_RATE`` (50), ``SOAK_LOAD_SECONDS`` (65), ``SOAK_CONVERGE_TIMEOUT`` (240), ``SOAK_PG_URL``
 (postgres://postgres@127.0.0.1:5432), ``SOAK_REDIS_URL`` (redis://127.0.0.1:6379/9, flushed), ``SOAK_EMULATOR_ROOT``
 (where ``google_emulator`` is run from; default this tree). Run one: ``python -m bench.bench_soak --run fault-sqlite``.
 Prints figures; asserts nothing (the tests do).
@@ -76,10 +76,10 @@ SCENARIOS = {
                          seconds=knob("SOAK_FAULT_SECONDS", 40, float), rate=knob("SOAK_FAULT_RATE", 6.0, float)),
     "load-sqlite": dict(kind="load", db="sqlite", clusters=1, users=knob("SOAK_LOAD_SQLITE_USERS", 200),
                         seconds=knob("SOAK_LOAD_SECONDS", 65, float), rate=knob("SOAK_LOAD_SQLITE_RATE", 10.0, float)),
-    "load-postgres-2": dict(kind="load", db="postgres", clusters=2, users=knob("SOAK_LOAD_PG_USERS", 500),
-                            seconds=knob("SOAK_LOAD_SECONDS", 65, float), rate=knob("SOAK_LOAD_PG_RATE", 25.0, float)),
-    "load-postgres-1": dict(kind="load", db="postgres", clusters=1, users=knob("SOAK_LOAD_PG_USERS", 500),
-                            seconds=knob("SOAK_LOAD_SECONDS", 65, float), rate=knob("SOAK_LOAD_PG_RATE", 25.0, float)),
+    "load-postgres-2": dict(kind="load", db="postgres", clusters=2, users=knob("SOAK_LOAD_PG_USERS", 2000),
+                            seconds=knob("SOAK_LOAD_SECONDS", 65, float), rate=knob("SOAK_LOAD_PG_RATE", 50.0, float)),
+    "load-postgres-1": dict(kind="load", db="postgres", clusters=1, users=knob("SOAK_LOAD_PG_USERS", 2000),
+                            seconds=knob("SOAK_LOAD_SECONDS", 65, float), rate=knob("SOAK_LOAD_PG_RATE", 50.0, float)),
 }
 JOIN_BLOCK = "──────────  Calendar Hub  ──────────"
 
