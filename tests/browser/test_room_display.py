@@ -82,6 +82,23 @@ def sync(room):
     booking.room_freebusy_refresh(room_id=room.pk)
 
 
+
+def assert_fits_one_screen(page, name):
+    """The display shows everything without scrolling, and no button is cut off by its panel."""
+    assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
+    cut = page.evaluate("""() => [...document.querySelectorAll('.rd button')].filter((b) => b.offsetParent)
+        .filter((b) => { const p = b.closest('section, footer').getBoundingClientRect(),
+                               r = b.getBoundingClientRect();
+                         return r.bottom > p.bottom + 1 || r.right > p.right + 1; })
+        .map((b) => b.textContent)""")
+    assert not cut, f"{name}: buttons outside their panel: {cut}"
+
+
+def assert_no_serious_violations(page, name):
+    if axe_violations is not None:
+        violations = axe_violations(page)
+        assert not violations, "\n".join(describe(name, violations))
+
 def test_layouts_at_1920x1080_and_tablets(kiosk, display_url, active_room, rooms_google):
     invite(rooms_google, "ana@acme.test", "Design review with a rather long title for the whole team", minute(-10),
            location=WEBEX)
@@ -120,21 +137,13 @@ def test_layouts_at_1920x1080_and_tablets(kiosk, display_url, active_room, rooms
         fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         assert fits, f"{name}: wider than the screen"
         # Tablets and screens show everything without scrolling, no button cut off by its panel.
-        assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
-        cut = page.evaluate("""() => [...document.querySelectorAll('.rd button')].filter((b) => b.offsetParent)
-            .filter((b) => { const p = b.closest('section, footer').getBoundingClientRect(),
-                                   r = b.getBoundingClientRect();
-                             return r.bottom > p.bottom + 1 || r.right > p.right + 1; })
-            .map((b) => b.textContent)""")
-        assert not cut, f"{name}: buttons outside their panel: {cut}"
+        assert_fits_one_screen(page, name)
         clipped = page.evaluate("""() => [...document.querySelectorAll('.rd p, .rd button, .rd li span')]
             .filter((e) => e.offsetParent && (e.scrollWidth > e.clientWidth + 1)).map((e) => e.textContent)""")
         assert not clipped, f"{name}: text cut off: {clipped}"
         assert page.locator("a").count() == 0  # kiosk: no links out
         assert page.evaluate("() => getComputedStyle(document.body).userSelect") == "none"
-        if axe_violations is not None:
-            violations = axe_violations(page)
-            assert not violations, "\n".join(describe(name, violations))
+        assert_no_serious_violations(page, name)
 
 
 def test_layouts_of_a_free_room_with_book_now(kiosk, display_url, active_room, rooms_google):
@@ -151,16 +160,8 @@ def test_layouts_of_a_free_room_with_book_now(kiosk, display_url, active_room, r
         expect(page.locator("#rd-upcoming .rd-join .rd-provider-name")).to_have_text("Jitsi Meet")
         page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth)")  # icons
         page.screenshot(path=str(SCREENSHOTS / f"room_display_free_{name}.png"))
-        assert page.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1"), name
-        cut = page.evaluate("""() => [...document.querySelectorAll('.rd button')].filter((b) => b.offsetParent)
-            .filter((b) => { const p = b.closest('section, footer').getBoundingClientRect(),
-                                   r = b.getBoundingClientRect();
-                             return r.bottom > p.bottom + 1 || r.right > p.right + 1; })
-            .map((b) => b.textContent)""")
-        assert not cut, f"{name}: buttons outside their panel: {cut}"
-        if axe_violations is not None:
-            violations = axe_violations(page)
-            assert not violations, "\n".join(describe(name, violations))
+        assert_fits_one_screen(page, name)
+        assert_no_serious_violations(page, name)
 
 
 def test_join_lights_five_minutes_before_the_start_until_the_end(kiosk, display_url, active_room, rooms_google):
