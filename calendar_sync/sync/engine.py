@@ -331,19 +331,45 @@ def _upsert_rows(rows):
             cursor.execute(_upsert_sql(connection, len(chunk)), [v for row in chunk for v in row])
 
 
+_unnest_sql_cache = {}
+
+
+def _upsert_unnest_sql(connection):
+    """``INSERT ... SELECT * FROM unnest(%b::type[], ...) ON CONFLICT ... DO UPDATE``: a page in ONE statement,
+    one binary array per column, whatever the number of rows (so one prepared plan for every page)."""
+    sql = _unnest_sql_cache.get(connection.alias)
+    if sql is None:
+        qn = connection.ops.quote_name
+        opts = Meeting._meta
+        field_of = {f.attname: f for f in opts.concrete_fields}
+        fields = [field_of[name] for name in ROW_FIELDS]
+        conflict = [opts.get_field(name).column for name in ("source", "google_event_id")]
+        updates = [opts.get_field(name).column for name in UPDATE_FIELDS]
+        arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+        sql = _unnest_sql_cache[connection.alias] = (
+            f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
+            + ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in updates)
+        )
+    return sql
+
+
 def _upsert_postgresql(connection, params):
-    """The one-row statement for every row, server-side bound and pipelined, on Django's own connection (so in
-    the page's transaction).
+    """The page as one ``unnest`` statement with binary arrays, server-side bound, on Django's own connection
+    (so in the page's transaction).
 
     Django's psycopg cursors bind client-side: every value (ciphertexts too) is quoted into the SQL text, and a
-    many-row statement is re-parsed on each call; that cost ~7 ms a 60-row page against ~2 ms here. Errors are
-    Django's, as from any query.
+    many-row statement is re-parsed on each call. Measured for a page of 60 rows: 2.2-2.7 ms here against
+    7.7-12 ms for a pipelined one-row statement per row, 6.5-9 ms for text arrays and 7-9 ms for a multi-row
+    VALUES. Errors are Django's, as from any query.
     """
     from psycopg import Cursor
 
+    columns = [list(column) for column in zip(*params, strict=True)]
     connection.ensure_connection()
     with connection.wrap_database_errors, Cursor(connection.connection) as cursor:
-        cursor.executemany(_upsert_sql(connection, 1), params)
+        cursor.execute(_upsert_unnest_sql(connection), columns, prepare=True)
 
 
 # --- applying pages ------------------------------------------------------------------------------------------
