@@ -268,6 +268,25 @@ class DataCipher:
         sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), self._header + aad.encode("utf-8"))
         return self._header + nonce + sealed
 
+    def encrypt_many(self, plaintexts, aads) -> list[bytes | None]:
+        """``[encrypt(p, aad=a) for p, a in zip(plaintexts, aads)]`` with every nonce drawn in one read of the
+        system's random source (a row's seven columns cost one ``urandom`` call, not seven)."""
+        plaintexts, aads = list(plaintexts), list(aads)
+        if len(plaintexts) != len(aads):
+            raise ValueError("one associated data per plaintext")
+        nonces = secrets.token_bytes(NONCE_BYTES * len(plaintexts))
+        header, seal = self._header, self._aead.encrypt
+        out = []
+        for i, (plaintext, aad) in enumerate(zip(plaintexts, aads, strict=True)):
+            if plaintext is None:
+                out.append(None)
+                continue
+            if not isinstance(plaintext, str):
+                raise TypeError("plaintext must be a str or None")
+            nonce = nonces[i * NONCE_BYTES:(i + 1) * NONCE_BYTES]
+            out.append(header + nonce + seal(nonce, plaintext.encode("utf-8"), header + aad.encode("utf-8")))
+        return out
+
     def decrypt(self, blob: bytes | bytearray | memoryview | None, *, aad: str) -> str | None:
         """The plaintext of ``blob``; :class:`DecryptionError` on any mismatch, never garbage."""
         if blob is None:

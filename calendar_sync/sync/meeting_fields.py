@@ -45,10 +45,8 @@ def encrypt_meeting_values(cipher, key, names, values):
 
     ``key`` is ``row_key(source_id, google_event_id)``; returns a list in the order of ``names``.
     """
-    encrypt = cipher.encrypt
     prefix = _MEETING_AAD_PREFIX
-    return [None if value is None else encrypt(value, aad=prefix[name] + key) for name, value in zip(
-        names, values, strict=True)]
+    return cipher.encrypt_many(values, [prefix[name] + key for name in names])
 
 
 def decrypt_field(organization, meeting, name, *, table=TABLE, cipher=None):

@@ -92,12 +92,13 @@ class Meeting(models.Model):
     """One event instance inside the sync window. Columns ending in ``_enc`` are ciphertext."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="meetings")
-    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="meetings")
+    # Not indexed alone: the unique (source, google_event_id) and the (source, start) indexes lead with it.
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="meetings", db_index=False)
     google_event_id = models.CharField(max_length=1024)
     ical_uid = models.CharField(max_length=1024, blank=True)
     recurring_event_id = models.CharField(max_length=1024, blank=True)
     original_start = models.DateTimeField(null=True, blank=True)
-    start = models.DateTimeField(db_index=True)
+    start = models.DateTimeField()  # read by (source, start), the index below
     end = models.DateTimeField()
     all_day = models.BooleanField(default=False)
     start_date = models.DateField(null=True, blank=True)
@@ -120,7 +121,7 @@ class Meeting(models.Model):
     organizer_email_enc = models.BinaryField(null=True)
     organizer_name_enc = models.BinaryField(null=True)
     join_url_enc = models.BinaryField(null=True)
-    organizer_email_index = models.CharField(max_length=64, blank=True, db_index=True)
+    organizer_email_index = models.CharField(max_length=64, blank=True)
 
     synced_at = models.DateTimeField(default=timezone.now)
 

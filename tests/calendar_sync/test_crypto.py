@@ -51,6 +51,22 @@ def test_format_and_fresh_nonce(cipher):
     assert DataCipher.key_version_of(blob) == 1
 
 
+def test_encrypt_many_is_encrypt_for_each_value(cipher):
+    aads = [aad_for("calendar_sync_meeting", column, 7) for column in ("title", "body", "location", "join")]
+    values = ["Budget", None, "Salle 3 — 서울", "Budget"]
+    blobs = cipher.encrypt_many(values, aads)
+    assert blobs[1] is None
+    assert [cipher.decrypt(b, aad=a) for b, a in zip(blobs, aads, strict=True)] == values
+    nonces = [b[5:17] for b in blobs if b is not None]
+    assert len(set(nonces)) == len(nonces)  # a fresh nonce for every value
+    with pytest.raises(DecryptionError):  # each bound to its own associated data
+        cipher.decrypt(blobs[0], aad=aads[3])
+    with pytest.raises(ValueError):
+        cipher.encrypt_many(["a"], [])
+    with pytest.raises(TypeError):
+        cipher.encrypt_many([b"bytes"], [AAD])
+
+
 def test_memoryview_from_database_decrypts(cipher):
     blob = cipher.encrypt("hello", aad=AAD)
     assert cipher.decrypt(memoryview(blob), aad=AAD) == "hello"
