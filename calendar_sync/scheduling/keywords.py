@@ -27,6 +27,7 @@ Google reference: https://developers.google.com/workspace/calendar/api/v3/refere
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -73,12 +74,20 @@ def join_url_aad(source_id, google_event_id):
     return aad_for(TABLE, "join_url", f"{source_id}:{google_event_id}")
 
 
+@functools.lru_cache(maxsize=256)
+def _keyword_pattern(keyword):
+    return re.compile(r"(?<![\w@])" + re.escape(keyword) + r"(?![\w])")
+
+
 def keyword_in(location, organization):
     """The org keyword found in ``location`` (``@webex`` first), case-insensitive, as a whole word; or ''."""
     text = (location or "").lower()
+    if not text:
+        return ""
     for keyword in (organization.keyword_webex, organization.keyword_meet):
         kw = (keyword or "").strip().lower()
-        if kw and re.search(r"(?<![\w@])" + re.escape(kw) + r"(?![\w])", text):
+        # The substring test is the cheap refusal (most locations hold no keyword); the pattern checks the word.
+        if kw and kw in text and _keyword_pattern(kw).search(text):
             return keyword
     return ""
 
