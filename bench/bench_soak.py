@@ -23,8 +23,8 @@ count for convergence only).
 
 Knobs (environment): ``SOAK`` (comma list of run names or kinds: chaos, fault, load; default all),
 ``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
-without it), ``SOAK_CHAOS_USERS`` (50), ``SOAK_CHAOS_SECONDS`` (60), ``SOAK_CHAOS_RATE`` (4 changes/s),
-``SOAK_CHAOS_KILLS`` (20), ``SOAK_FAULT_USERS`` (60), ``SOAK_FAULT_SECONDS`` (40 per phase), ``SOAK_FAULT_RATE``
+without it), ``SOAK_CHAOS_USERS`` (50), ``SOAK_CHAOS_SECONDS`` (100), ``SOAK_CHAOS_RATE`` (4 changes/s),
+``SOAK_CHAOS_KILLS`` (50), ``SOAK_FAULT_USERS`` (60), ``SOAK_FAULT_SECONDS`` (40 per phase), ``SOAK_FAULT_RATE``
 (6), ``SOAK_LOAD_SQLITE_USERS`` (200), ``SOAK_LOAD_SQLITE_RATE`` (10), ``SOAK_LOAD_PG_USERS`` (2000),
 ``SOAK_LOAD_PG_RATE`` (50), ``SOAK_LOAD_SECONDS`` (65), ``SOAK_CONVERGE_TIMEOUT`` (240), ``SOAK_PG_URL``
 (postgres://postgres@127.0.0.1:5432), ``SOAK_REDIS_URL`` (redis://127.0.0.1:6379/9, flushed), ``SOAK_EMULATOR_ROOT``
@@ -67,11 +67,11 @@ HTTP_TIMEOUT = knob("GOOGLE_HTTP_TIMEOUT", 10.0, float)
 
 SCENARIOS = {
     "chaos-sqlite": dict(kind="chaos", db="sqlite", clusters=1, users=knob("SOAK_CHAOS_USERS", 50),
-                         seconds=knob("SOAK_CHAOS_SECONDS", 60, float), rate=knob("SOAK_CHAOS_RATE", 4.0, float),
-                         kills=knob("SOAK_CHAOS_KILLS", 20)),
+                         seconds=knob("SOAK_CHAOS_SECONDS", 100, float), rate=knob("SOAK_CHAOS_RATE", 4.0, float),
+                         kills=knob("SOAK_CHAOS_KILLS", 50)),
     "chaos-postgres": dict(kind="chaos", db="postgres", clusters=2, users=knob("SOAK_CHAOS_USERS", 50),
-                           seconds=knob("SOAK_CHAOS_SECONDS", 60, float), rate=knob("SOAK_CHAOS_RATE", 4.0, float),
-                           kills=knob("SOAK_CHAOS_KILLS", 20)),
+                           seconds=knob("SOAK_CHAOS_SECONDS", 100, float), rate=knob("SOAK_CHAOS_RATE", 4.0, float),
+                           kills=knob("SOAK_CHAOS_KILLS", 50)),
     "fault-sqlite": dict(kind="fault", db="sqlite", clusters=1, users=knob("SOAK_FAULT_USERS", 60),
                          seconds=knob("SOAK_FAULT_SECONDS", 40, float), rate=knob("SOAK_FAULT_RATE", 6.0, float)),
     "load-sqlite": dict(kind="load", db="sqlite", clusters=1, users=knob("SOAK_LOAD_SQLITE_USERS", 200),
@@ -564,13 +564,15 @@ def run_chaos(w):
     def tick(elapsed):
         if done["kills"] >= kills or elapsed < every * (done["kills"] + 1):
             return
-        target = w.rng.choice([c for c in w.clusters if c.proc.poll() is None])
-        if done["kills"] % 2 == 0:
-            grandchildren = [p for p in descendants(target.pid) if p not in descendants_direct(target.pid)]
-            if grandchildren:
-                os.kill(w.rng.choice(grandchildren), signal.SIGKILL)
-                done["worker"] += 1
-        else:
+        alive = [c for c in w.clusters if c.proc.poll() is None]
+        if not alive:  # the killed cluster is being started again: this kill waits for the next tick
+            return
+        target = w.rng.choice(alive)
+        grandchildren = [p for p in descendants(target.pid) if p not in descendants_direct(target.pid)]
+        if done["kills"] % 2 == 0 and grandchildren:
+            os.kill(w.rng.choice(grandchildren), signal.SIGKILL)
+            done["worker"] += 1
+        else:  # every other kill, and whenever no worker is up yet, the whole cluster: every kill is a real one
             target.kill()
             w.clusters.remove(target)
             done["cluster"] += 1
