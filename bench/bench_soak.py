@@ -469,9 +469,10 @@ class World:
                 return ok, took, (missing, extra, stale), kw
             time.sleep(1.0)
 
-    def latencies(self, phase=None):
+    def latencies(self, phase=None, *, by_commit=False):
         """Change-to-visible (ms) of the measured changes of ``phase`` that are the last change of their event:
-        the row's synced_at once its etag is the one that change made, minus the emulator's commit of it."""
+        the row's synced_at once its etag is the one that change made, minus the emulator's commit of it. With
+        ``by_commit``, (commit time, ms) pairs."""
         from django.db import connections
 
         from calendar_sync.sync.models import Meeting
@@ -498,7 +499,8 @@ class World:
             if row is None or row[0] != etag or event_id not in commits:
                 invisible += 1
                 continue
-            out.append((row[1].timestamp() - commits[event_id]) * 1000)
+            ms = (row[1].timestamp() - commits[event_id]) * 1000
+            out.append((commits[event_id], ms) if by_commit else ms)
         return out, invisible
 
     def log_counts(self):
@@ -646,6 +648,18 @@ def run_fault(w):
             "ratio": round(ratio, 2), "recovered_s": round(took, 1), "converged": ok}
 
 
+def slices(timed, width=10.0):
+    """'p50/p99' of each ``width``-second slice of (time, ms) pairs, from the first."""
+    if not timed:
+        return "-"
+    first = min(t for t, _ in timed)
+    buckets = {}
+    for t, ms in timed:
+        buckets.setdefault(int((t - first) // width), []).append(ms)
+    return " ".join(f"{round(percentile(v, 0.5))}/{round(percentile(v, 0.99))}"
+                    for _, v in sorted(buckets.items()))
+
+
 def run_load(w):
     spec = w.spec
     print(f"load: {describe(spec)}; {spec['rate']:.0f} changes/s (creates and patches) for {spec['seconds']:.0f}s",
@@ -656,8 +670,11 @@ def run_load(w):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and w.latencies("load")[1]:
         time.sleep(1)
-    lat, invisible = w.latencies("load")
+    timed, invisible = w.latencies("load", by_commit=True)
+    lat = [ms for _, ms in timed]
     print(f"  {achieved:.1f} changes/s sent; change-to-visible {summary(lat, invisible)}", flush=True)
+    print("  p50/p99 ms by 10 s of the run (a tail bunched in time is a burst of other work, a spread one is "
+          "saturation): " + slices(timed), flush=True)
     locked, errors, failed = w.log_counts()
     print(f"  'database is locked': {locked}; error lines in logs (kills' reincarnations aside): {errors}; "
           f"failed tasks: {failed}", flush=True)
