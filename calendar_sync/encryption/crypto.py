@@ -262,9 +262,11 @@ class DataCipher:
         """``None`` stays ``None``; otherwise header + nonce + ciphertext + tag."""
         if plaintext is None:
             return None
+        return self._seal(secrets.token_bytes(NONCE_BYTES), plaintext, aad)
+
+    def _seal(self, nonce: bytes, plaintext: str, aad: str) -> bytes:
         if not isinstance(plaintext, str):
             raise TypeError("plaintext must be a str or None")
-        nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), self._header + aad.encode("utf-8"))
         return self._header + nonce + sealed
 
@@ -275,17 +277,8 @@ class DataCipher:
         if len(plaintexts) != len(aads):
             raise ValueError("one associated data per plaintext")
         nonces = secrets.token_bytes(NONCE_BYTES * len(plaintexts))
-        header, seal = self._header, self._aead.encrypt
-        out = []
-        for i, (plaintext, aad) in enumerate(zip(plaintexts, aads, strict=True)):
-            if plaintext is None:
-                out.append(None)
-                continue
-            if not isinstance(plaintext, str):
-                raise TypeError("plaintext must be a str or None")
-            nonce = nonces[i * NONCE_BYTES:(i + 1) * NONCE_BYTES]
-            out.append(header + nonce + seal(nonce, plaintext.encode("utf-8"), header + aad.encode("utf-8")))
-        return out
+        return [None if plaintext is None else self._seal(nonces[i * NONCE_BYTES:(i + 1) * NONCE_BYTES], plaintext, aad)
+                for i, (plaintext, aad) in enumerate(zip(plaintexts, aads, strict=True))]
 
     def decrypt(self, blob: bytes | bytearray | memoryview | None, *, aad: str) -> str | None:
         """The plaintext of ``blob``; :class:`DecryptionError` on any mismatch, never garbage."""

@@ -281,21 +281,24 @@ def _upsert_sql(connection, rows_per_statement):
     cache_key = (connection.vendor, rows_per_statement)
     sql = _upsert_sql_cache.get(cache_key)
     if sql is None:
-        qn = connection.ops.quote_name
-        opts = Meeting._meta
-        column_of = {f.attname: f.column for f in opts.concrete_fields}
-        columns = [column_of[name] for name in ROW_FIELDS]
-        conflict = [opts.get_field(name).column for name in ("source", "google_event_id")]
-        updates = [opts.get_field(name).column for name in UPDATE_FIELDS]
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        sql = (
-            f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(c) for c in columns)}) "
-            f"VALUES {', '.join([placeholders] * rows_per_statement)} "
-            f"ON CONFLICT({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
-            + ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in updates)
-        )
-        _upsert_sql_cache[cache_key] = sql
+        placeholders = "(" + ", ".join(["%s"] * len(ROW_FIELDS)) + ")"
+        sql = _upsert_sql_cache[cache_key] = _upsert_statement(
+            connection, f"VALUES {', '.join([placeholders] * rows_per_statement)}")
     return sql
+
+
+def _upsert_statement(connection, rows_sql):
+    """``INSERT INTO meeting (ROW_FIELDS columns) <rows_sql> ON CONFLICT (source, event id) DO UPDATE SET ...``."""
+    qn = connection.ops.quote_name
+    opts = Meeting._meta
+    column_of = {f.attname: f.column for f in opts.concrete_fields}
+    conflict = [opts.get_field(name).column for name in ("source", "google_event_id")]
+    updates = [opts.get_field(name).column for name in UPDATE_FIELDS]
+    return (
+        f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(column_of[name]) for name in ROW_FIELDS)}) {rows_sql} "
+        f"ON CONFLICT({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
+        + ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in updates)
+    )
 
 
 def _upsert_rows(rows):
@@ -339,19 +342,9 @@ def _upsert_unnest_sql(connection):
     one binary array per column, whatever the number of rows (so one prepared plan for every page)."""
     sql = _unnest_sql_cache.get(connection.alias)
     if sql is None:
-        qn = connection.ops.quote_name
-        opts = Meeting._meta
-        field_of = {f.attname: f for f in opts.concrete_fields}
-        fields = [field_of[name] for name in ROW_FIELDS]
-        conflict = [opts.get_field(name).column for name in ("source", "google_event_id")]
-        updates = [opts.get_field(name).column for name in UPDATE_FIELDS]
-        arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
-        sql = _unnest_sql_cache[connection.alias] = (
-            f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
-            + ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in updates)
-        )
+        field_of = {f.attname: f for f in Meeting._meta.concrete_fields}
+        arrays = ", ".join(f"%b::{field_of[name].db_type(connection)}[]" for name in ROW_FIELDS)
+        sql = _unnest_sql_cache[connection.alias] = _upsert_statement(connection, f"SELECT * FROM unnest({arrays})")
     return sql
 
 
