@@ -5,6 +5,8 @@ import ast
 import importlib
 import pathlib
 
+import pytest
+
 from controlhub.management.commands.install_schedules import declared_schedules
 from controlhub.tenancy.queue import enqueue_after_commit, task_name
 
@@ -44,3 +46,21 @@ def test_a_function_a_worker_could_not_import_is_refused(django_capture_on_commi
         else:
             raise AssertionError(f"{bad!r} was accepted")
     assert task_name(task_name) == "controlhub.tenancy.queue.task_name"
+
+
+@pytest.mark.django_db
+def test_tasks_go_through_one_redis_client_per_process_and_a_fresh_orm_broker_per_call():
+    """django-q2 builds a broker (with Redis: a client, a pool and a TCP connection) for every task unless given
+    one; the queue helper keeps one Redis broker per process. The ORM broker stays per call (it works on the
+    calling thread's connection)."""
+    from django_q.brokers.orm import ORM
+    from django_q.brokers.redis_broker import Redis
+
+    from controlhub.tenancy.queue import queue_broker
+
+    first, second = queue_broker(), queue_broker()
+    if isinstance(first, Redis):  # the PostgreSQL + Redis run of the suite
+        assert second is first and second.connection is first.connection
+        assert first.connection.ping()
+    else:  # the SQLite run: django-q2's database broker
+        assert isinstance(first, ORM) and isinstance(second, ORM) and second is not first

@@ -175,7 +175,8 @@ def source_mark_changed(*, source_id, now=None):
     live = CalendarSource.objects.filter(pk=source_id).exclude(state=CalendarSource.State.STOPPED).exclude(
         _backing_off(now))
     for _ in range(2):
-        with transaction.atomic():
+        # Joins the caller's transaction when there is one (the webhook's): no savepoint round trips.
+        with transaction.atomic(savepoint=False):
             # A calendar retrying after failures is left to the scheduler, which runs few of them at once.
             if live.filter(_free(now), attempts=0).update(queued_at=now, next_sync_at=now):
                 _enqueue_sync(source_id)

@@ -6,11 +6,35 @@ at 3 a.m. The broker stores the function's dotted path and the arguments as plai
 ids only, never meeting data.
 """
 
+import os
+import threading
 from importlib import import_module
 
 from django.db import transaction
 from django_q.brokers import get_broker
+from django_q.brokers.redis_broker import Redis as RedisBroker
 from django_q.tasks import async_task
+
+_broker_lock = threading.Lock()
+_shared = {}
+
+
+def queue_broker():
+    """The broker tasks are enqueued through. With Redis, one per process, shared by its threads (redis-py clients
+    are thread-safe): django-q2 otherwise makes a new client for every task, with a new pool, TCP connection and
+    handshake, which was a third of the cost of taking a push notification. Other brokers are made per call, as
+    django-q2 does (the ORM broker works on the calling thread's database connection and holds nothing)."""
+    from django_q.conf import Conf
+
+    key = (os.getpid(), str(Conf.REDIS), Conf.CLUSTER_NAME)  # a forked worker makes its own (pools are per process)
+    broker = _shared.get(key)
+    if broker is not None:
+        return broker
+    broker = get_broker()
+    if isinstance(broker, RedisBroker):
+        with _broker_lock:
+            broker = _shared.setdefault(key, broker)
+    return broker
 
 
 def task_name(func):
@@ -32,7 +56,7 @@ def enqueue_after_commit(func, *args, group=None, save=True):
     options = {"group": group} if group else {}
     if not save:
         options["save"] = False
-    transaction.on_commit(lambda: async_task(name, *args, **options))
+    transaction.on_commit(lambda: async_task(name, *args, broker=queue_broker(), **options))
 
 
 def enqueue_each_after_commit(func, ids):
@@ -44,7 +68,7 @@ def enqueue_each_after_commit(func, ids):
     name = task_name(func)
 
     def run():
-        broker = get_broker()
+        broker = queue_broker()
         with transaction.atomic():
             for pk in ids:
                 async_task(name, pk, broker=broker)

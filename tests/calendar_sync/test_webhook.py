@@ -182,3 +182,24 @@ def test_a_replay_costs_the_lookup_and_one_conditional_update(google, pushed):
     statements = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "UPDATE", "INSERT", "DELETE")]
     assert len(statements) == 2 and statements[0].startswith('SELECT "calendar_sync_channel"')
     assert statements[1].startswith('UPDATE "calendar_sync_channel"') and '"last_message_number" < 77' in statements[1]
+
+
+def test_a_fresh_push_costs_the_lookup_two_updates_and_no_savepoint(google, pushed, monkeypatch):
+    """A push that makes the calendar due: the channel look-up, the replay-check UPDATE and the claim UPDATE in one
+    transaction (the claim joins the webhook's transaction: no savepoint round trips), then one task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from calendar_sync.sync import sources
+
+    channel = _settled_channel(pushed)
+    CalendarSource.objects.filter(pk=channel.source_id).update(queued_at=None, lease_until=None)
+    enqueued = []
+    monkeypatch.setattr(sources, "_enqueue_sync", enqueued.append)
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().post("/google/notifications", headers=_push(channel, "90")).status_code == 200
+    statements = [q["sql"] for q in queries if q["sql"].split()[0] in ("SELECT", "UPDATE", "INSERT", "DELETE")]
+    assert [s.split()[0] for s in statements] == ["SELECT", "UPDATE", "UPDATE"]
+    assert statements[2].startswith('UPDATE "calendar_sync_calendarsource"')
+    assert not [q for q in queries if "SAVEPOINT" in q["sql"].upper()]
+    assert enqueued == [channel.source_id]
