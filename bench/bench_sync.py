@@ -138,11 +138,10 @@ def _fetch_all(gateway, persons, n_threads):
 
 def _sync_all(gateway, subs, n_threads):
     from calendar_sync.sync.engine import calendar_sync_once
-    from calendar_sync.sync.models import CalendarSource
+    from calendar_sync.sync.sources import source_for_run
 
     def sync(sub_pk):
-        sub = CalendarSource.objects.select_related("organization").get(pk=sub_pk)
-        calendar_sync_once(source=sub, gateway=gateway)
+        calendar_sync_once(source=source_for_run(sub_pk), gateway=gateway)  # the source as a worker's run reads it
 
     _in_threads(n_threads, [s.pk for s in subs], sync)
 

@@ -38,13 +38,12 @@ def channel_current(*, source):
     return source.channels.filter(state=Channel.State.ACTIVE).order_by("-created_at", "-pk").first()
 
 
-def channel_needs_renewal(*, source, now=None):
-    now = now or timezone.now()
-    channel = channel_current(source=source)
+def channel_due(channel, *, now=None):
+    """Whether ``channel`` (a source's current channel, or None) must be replaced now."""
     if channel is None or not channel.resource_id:
         return True
     renew_at = channel_renew_at(channel)
-    return renew_at is not None and renew_at <= now
+    return renew_at is not None and renew_at <= (now or timezone.now())
 
 
 def channel_open(*, source, gateway):

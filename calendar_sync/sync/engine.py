@@ -629,7 +629,7 @@ def _list_page(gateway, source, outcome, **params):
 def _full_sync(*, source, gateway, outcome, now):
     outcome.full = True
     window = sync_window(now=now)
-    cipher = cipher_for_writes(source.organization)
+    cipher = cipher_for_writes(source.organization, newest_version=getattr(source, "newest_key_version", None))
     seen = set()
     page_token = None
     params = {"timeMin": window[0].isoformat(), "timeMax": window[1].isoformat()}
@@ -668,7 +668,7 @@ def _full_sync(*, source, gateway, outcome, now):
 
 def _incremental_sync(*, source, gateway, outcome):
     window = (source.window_start, source.window_end)
-    cipher = cipher_for_writes(source.organization)
+    cipher = cipher_for_writes(source.organization, newest_version=getattr(source, "newest_key_version", None))
     page_token = None
     while True:
         page = _list_page(gateway, source, outcome, syncToken=source.sync_token, pageToken=page_token)

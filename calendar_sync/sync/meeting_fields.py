@@ -66,5 +66,5 @@ def decrypt_fields(organization, meeting, names=ALL_FIELDS):
     return {name: decrypt_field(organization, meeting, name) for name in names}
 
 
-def cipher_for_writes(organization):
-    return org_cipher(organization)
+def cipher_for_writes(organization, *, newest_version=None):
+    return org_cipher(organization, newest_version=newest_version)

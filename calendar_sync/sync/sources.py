@@ -34,7 +34,7 @@ import time
 import django.dispatch
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
@@ -46,6 +46,7 @@ from calendar_sync.sync.models import CalendarSource, Channel, Meeting, OutboxEn
 from controlhub.tenancy import live
 from controlhub.tenancy.errors import describe_google_error
 from controlhub.tenancy.google_connection import org_gateway
+from controlhub.tenancy.keys import newest_key_version
 from controlhub.tenancy.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,18 @@ def _acquire(source_id, now):
     )
 
 
+def source_for_run(source_id):
+    """The source as a run reads it, in one query: its organization, whether outbox entries wait (else the run
+    skips looking for them) and the version of the org's newest data key (its cipher is then cached)."""
+    return (
+        CalendarSource.objects.select_related("organization")
+        .annotate(outbox_waiting=Exists(OutboxEntry.objects.filter(source=OuterRef("pk"),
+                                                                   state=OutboxEntry.State.PENDING)),
+                  newest_key_version=newest_key_version())
+        .get(pk=source_id)
+    )
+
+
 class _Heartbeat:
     """Renews a running sync's lease every ``heartbeat_seconds()`` from a thread of its own (its own database
     connection), whatever the sync is waiting on, and stops with the run. A killed worker's heartbeat dies with
@@ -282,26 +295,27 @@ def _record_failure(sub, exc, now):
               retry_at=retry_at)
 
 
-def _next_due(sub, now, channel_ok):
+def _next_due(now, channel, channel_ok):
     due = now + dt.timedelta(minutes=settings.SYNC_SAFETY_POLL_MINUTES)
     if not channel_ok:
         return min(due, now + dt.timedelta(seconds=CHANNEL_RETRY_SECONDS))
-    renew_at = channel_services.channel_renew_at(channel_services.channel_current(source=sub))
+    renew_at = channel_services.channel_renew_at(channel)
     if renew_at is not None:
         due = min(due, max(renew_at, now))
     return due
 
 
 def _ensure_channel(sub, gateway, now):
-    """Open or renew the push channel when due; a failure never blocks the sync (the safety poll covers)."""
-    if not channel_services.channel_needs_renewal(source=sub, now=now):
-        return True
+    """Open or renew the push channel when due; a failure never blocks the sync (the safety poll covers).
+    Returns (the current channel, whether it is in order)."""
+    channel = channel_services.channel_current(source=sub)
+    if not channel_services.channel_due(channel, now=now):
+        return channel, True
     try:
-        channel_services.channel_renew(source=sub, gateway=gateway)
-        return True
+        return channel_services.channel_renew(source=sub, gateway=gateway), True
     except gerrors.GoogleError as exc:
         logger.warning("push channel for source %s could not be opened: %s", sub.pk, _describe(exc))
-        return False
+        return channel, False
 
 
 _HEALTHY = dict(attempts=0, state=CalendarSource.State.ACTIVE, last_error="", error_code="", retrying_since=None)
@@ -325,15 +339,17 @@ def source_run(*, source_id, now=None):
     with single_attempt(), _Heartbeat(source_id):
         for _ in range(MAX_LOOPS):
             current = now or timezone.now()
-            sub = CalendarSource.objects.select_related("organization").get(pk=source_id)
+            sub = source_for_run(source_id)
             if sub.state == CalendarSource.State.STOPPED:
                 CalendarSource.objects.filter(pk=sub.pk).update(lease_until=None, next_sync_at=None)
                 return None
             try:
                 gateway = org_gateway(sub.organization)
-                channel_ok = _ensure_channel(sub, gateway, current)
+                channel, channel_ok = _ensure_channel(sub, gateway, current)
                 outcome = calendar_sync_once(source=sub, gateway=gateway, now=current)
-                effects_at = outbox_process_due(source=sub, gateway=gateway, outcome=outcome, now=current)
+                effects_at = None
+                if sub.outbox_waiting or outcome.effects_failed:  # leftovers: a failure, or a worker killed
+                    effects_at = outbox_process_due(source=sub, gateway=gateway, outcome=outcome, now=current)
             except BudgetExhausted as exc:
                 CalendarSource.objects.filter(pk=sub.pk).update(
                     lease_until=None, next_sync_at=current + dt.timedelta(seconds=exc.retry_in)
@@ -347,7 +363,7 @@ def source_run(*, source_id, now=None):
                 return None
             recovered = sub.attempts > 0 or sub.state == CalendarSource.State.FAILING
             done = timezone.now()
-            due = _next_due(sub, current, channel_ok)
+            due = _next_due(current, channel, channel_ok)
             if effects_at is not None:
                 due = min(due, max(effects_at, current))
             released = CalendarSource.objects.filter(pk=sub.pk, dirty=False).update(

@@ -9,6 +9,7 @@ import threading
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 
 from calendar_sync.encryption.crypto import DataCipher, KeyConfigError, MasterKeyring, new_data_key
 from controlhub.tenancy.models import OrgDataKey
@@ -54,8 +55,21 @@ def org_data_key_create(*, organization, version=None):
     return OrgDataKey.objects.create(organization=organization, version=version, wrapped=wrapped)
 
 
-def org_cipher(organization):
-    """The cipher for new writes: the org's newest data key (created on first use)."""
+def newest_key_version():
+    """The version of the newest data key of ``OuterRef("organization")``, for a query that reads a row of the org
+    anyway (a calendar before its sync): ``org_cipher(org, newest_version=...)`` then needs no query of its own."""
+    return Subquery(OrgDataKey.objects.filter(organization=OuterRef("organization")).order_by("-version")
+                    .values("version")[:1])
+
+
+def org_cipher(organization, *, newest_version=None):
+    """The cipher for new writes: the org's newest data key (created on first use). ``newest_version``, when the
+    caller read it with ``newest_key_version()``, saves the read of the key row once its cipher is cached."""
+    if newest_version is not None:
+        with _lock:
+            cipher = _ciphers.get((organization.pk, newest_version))
+        if cipher is not None:
+            return cipher
     row = OrgDataKey.objects.filter(organization=organization).order_by("-version").first()
     if row is None:
         try:

@@ -188,3 +188,22 @@ def test_a_failure_only_an_admin_can_fix_is_failing_at_once_and_recovers_by_itse
     sync(ana)
     sub.refresh_from_db()
     assert sub.state == CalendarSource.State.ACTIVE and sub.error_code == "" and sub.retrying_since is None
+
+
+def test_an_incremental_run_reads_the_source_once_and_skips_what_is_not_waiting(google, activated):
+    """One query reads the source, its org, whether outbox entries wait and the newest key's version: a run with
+    nothing waiting reads neither the outbox nor the key row (its cipher is cached), and the channel once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ana = activated("ana@acme.test")
+    person_calendar_start(person_id=ana.pk)
+    google.create_event(ana.email, event_at("New", soon(3)))
+    with CaptureQueriesContext(connection) as queries:
+        outcome = sync(ana)
+    assert outcome.upserted == 1
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [s for s in reads if s.startswith('SELECT "calendar_sync_outboxentry"')]
+    assert not [s for s in reads if s.startswith('SELECT "controlhub_orgdatakey"')]
+    assert len([s for s in reads if s.startswith('SELECT "calendar_sync_channel"')]) == 1
+    assert_mirrors(google, ana)
