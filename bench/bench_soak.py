@@ -22,7 +22,7 @@ change, both on this host's clock; creates and patches of plain events are measu
 count for convergence only).
 
 Knobs (environment): ``SOAK`` (comma list of run names or kinds: chaos, fault, load; default all),
-``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
+``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WEB_WORKERS`` (gunicorn workers, 2), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
 without it), ``SOAK_CHAOS_USERS`` (50), ``SOAK_CHAOS_SECONDS`` (100), ``SOAK_CHAOS_RATE`` (4 changes/s),
 ``SOAK_CHAOS_KILLS`` (50), ``SOAK_FAULT_USERS`` (60), ``SOAK_FAULT_SECONDS`` (40 per phase), ``SOAK_FAULT_RATE``
 (6), ``SOAK_LOAD_SQLITE_USERS`` (200), ``SOAK_LOAD_SQLITE_RATE`` (10), ``SOAK_LOAD_PG_USERS`` (2000),
@@ -247,7 +247,7 @@ class World:
         # Only the sync backstop: the others (domain re-verification by DNS, presence...) are not measured here.
         Schedule.objects.exclude(name="calendar_sync.scheduler").delete()
         self.seed(key)
-        self.web = Service("web", [sys.executable, "-m", "gunicorn", "controlhub.wsgi", "-w", "2", "-b",
+        self.web = Service("web", [sys.executable, "-m", "gunicorn", "controlhub.wsgi", "-w", str(web_workers(self.spec)), "-b",
                                    f"127.0.0.1:{self.web_port}", "--timeout", "60"], self.env, self.logs)
         wait_http(f"http://127.0.0.1:{self.web_port}/healthz")
         self.activate()
@@ -540,10 +540,16 @@ class World:
         print(f"  clusters stopped by SIGTERM to their process group: {shown}", flush=True)
 
 
+def web_workers(spec):
+    """gunicorn workers (2). On this 2-CPU host 4 made the PostgreSQL load slower (more processes waiting for the
+    CPUs), not faster."""
+    return knob("SOAK_WEB_WORKERS", 2)
+
+
 def describe(spec):
     backend = "SQLite + ORM broker" if spec["db"] == "sqlite" else "PostgreSQL + Redis"
-    return (f"{backend}, {spec['clusters']} cluster(s) of {WORKERS} workers ({WORKER_COMMAND}), gunicorn 2 workers, "
-            f"{spec['users']} users")
+    return (f"{backend}, {spec['clusters']} cluster(s) of {WORKERS} workers ({WORKER_COMMAND}), gunicorn "
+            f"{web_workers(spec)} workers, {spec['users']} users")
 
 
 def summary(values, invisible):
