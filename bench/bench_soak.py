@@ -22,7 +22,8 @@ change, both on this host's clock; creates and patches of plain events are measu
 count for convergence only).
 
 Knobs (environment): ``SOAK`` (comma list of run names or kinds: chaos, fault, load; default all),
-``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WEB_WORKERS`` (gunicorn workers, 2), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
+``SOAK_WORKERS`` (workers per cluster, 2), ``SOAK_WEB_WORKERS`` (gunicorn workers, 2), ``SOAK_WEB_THREADS`` (threads per gunicorn worker: 4 on
+PostgreSQL, 1 on SQLite), ``SOAK_WORKER_COMMAND`` (run_workers; ``qcluster`` to measure a tree
 without it), ``SOAK_CHAOS_USERS`` (50), ``SOAK_CHAOS_SECONDS`` (100), ``SOAK_CHAOS_RATE`` (4 changes/s),
 ``SOAK_CHAOS_KILLS`` (50), ``SOAK_FAULT_USERS`` (60), ``SOAK_FAULT_SECONDS`` (40 per phase), ``SOAK_FAULT_RATE``
 (6), ``SOAK_LOAD_SQLITE_USERS`` (200), ``SOAK_LOAD_SQLITE_RATE`` (10), ``SOAK_LOAD_PG_USERS`` (2000),
@@ -247,7 +248,8 @@ class World:
         # Only the sync backstop: the others (domain re-verification by DNS, presence...) are not measured here.
         Schedule.objects.exclude(name="calendar_sync.scheduler").delete()
         self.seed(key)
-        self.web = Service("web", [sys.executable, "-m", "gunicorn", "controlhub.wsgi", "-w", str(web_workers(self.spec)), "-b",
+        self.web = Service("web", [sys.executable, "-m", "gunicorn", "controlhub.wsgi", "-w", str(web_workers(self.spec)),
+                                   "--threads", str(web_threads(self.spec)), "-b",
                                    f"127.0.0.1:{self.web_port}", "--timeout", "60"], self.env, self.logs)
         wait_http(f"http://127.0.0.1:{self.web_port}/healthz")
         self.activate()
@@ -546,10 +548,18 @@ def web_workers(spec):
     return knob("SOAK_WEB_WORKERS", 2)
 
 
+def web_threads(spec):
+    """Threads per gunicorn worker: 4 on PostgreSQL (the README's scale-out command), 1 on SQLite. A push is a few
+    milliseconds of CPU and several round trips to the database and Redis; with one thread per worker two workers
+    took about 50 pushes a second here, the very rate of the PostgreSQL load, and the backlog grew through the run
+    (p50 5.4 s, p99 8.9 s; with 4 threads p50 0.47 s, p99 2.8 s)."""
+    return knob("SOAK_WEB_THREADS", 4 if spec["db"] == "postgres" else 1)
+
+
 def describe(spec):
     backend = "SQLite + ORM broker" if spec["db"] == "sqlite" else "PostgreSQL + Redis"
     return (f"{backend}, {spec['clusters']} cluster(s) of {WORKERS} workers ({WORKER_COMMAND}), gunicorn "
-            f"{web_workers(spec)} workers, {spec['users']} users")
+            f"{web_workers(spec)} workers x {web_threads(spec)} threads, {spec['users']} users")
 
 
 def summary(values, invisible):

@@ -129,7 +129,11 @@ else:
 Q_CLUSTER = {
     "name": "calendarhub",
     "workers": env.int("Q_WORKERS", default=2),
-    "recycle": 500,
+    # A worker restarts after this many tasks, or sooner past Q_MAX_RSS_KB of memory. A sync task hands its
+    # calendar to a thread in milliseconds, so at django-q2's 500 a busy worker restarted every ~40 s at 50 syncs/s,
+    # and each restart dropped its Google clients, delegated tokens and database connections.
+    "recycle": env.int("Q_RECYCLE", default=5000),
+    "max_rss": env.int("Q_MAX_RSS_KB", default=512_000),
     # A task may run at most `timeout` seconds (the longest are bulk imports; a sync task hands its calendar over
     # after 30 s and each Google call is bounded by GOOGLE_HTTP_TIMEOUT). The ORM broker re-delivers a task whose
     # cluster died after `retry` seconds, which must be longer than `timeout` (plus the guard's few seconds), or a
