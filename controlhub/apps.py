@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ControlhubConfig(AppConfig):
@@ -13,3 +14,8 @@ class ControlhubConfig(AppConfig):
 
         # The tenant boundary's own-key rule asks people whether a mailbox was proven; tenancy never imports them.
         register_verified_email_lookup(email_verified_in)
+        if settings.GOOGLE_TOKEN_CACHE:
+            from calendar_sync.google.gateway import use_token_store
+            from controlhub.tenancy.token_cache import SharedTokenCache
+
+            use_token_store(SharedTokenCache())

@@ -108,6 +108,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and queue --------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Delegated Google tokens shared by every process through the cache, encrypted (controlhub/tenancy/token_cache.py).
+GOOGLE_TOKEN_CACHE = env.bool("GOOGLE_TOKEN_CACHE", default=bool(REDIS_URL))
 # Threads per web process for pages (controlhub/asgi.py: the live-update streams are coroutines and need none).
 WEB_THREADS = env.int("WEB_THREADS", default=8)
 if REDIS_URL:

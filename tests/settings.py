@@ -34,6 +34,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 
+# Each test's emulator mints its own tokens: none may come from another test through the shared cache (the
+# shared token store is tested on its own, tests/controlhub/test_token_cache.py).
+GOOGLE_TOKEN_CACHE = False
 # Tasks run inline, in the same transaction-aware way they are enqueued (after commit).
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

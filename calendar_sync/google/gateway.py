@@ -20,6 +20,7 @@ token requests included, and a retryable failure is raised for the caller to *sc
 sleeps waiting for Google.
 """
 
+import hashlib
 import json
 import logging
 import socket
@@ -265,6 +266,29 @@ class _CachedResource:
         return sub_resource
 
 
+_token_store = None
+
+
+def use_token_store(store):
+    """Share delegated tokens between the processes of a deployment (each worker would otherwise mint its own
+    token for every subject, an extra call to Google's token endpoint per subject, process and hour).
+
+    ``store.get(key) -> (token, expiry) | None``, ``store.put(key, token, expiry)`` and ``store.drop(key)``, the
+    expiry a naive UTC datetime as google-auth keeps it and ``key`` an opaque digest of key, subject and scopes.
+    A failing store never fails a call: the token is then minted as without one. ``None`` unsets it."""
+    global _token_store
+    _token_store = store
+    return store
+
+
+def _store_call(method, *args):
+    try:
+        return getattr(_token_store, method)(*args)
+    except Exception:  # noqa: BLE001 - the store is an optimisation; Google is the source of tokens
+        logger.warning("shared token store %s failed", method, exc_info=True)
+        return None
+
+
 class Gateway:
     """All Google access for one service-account key. Thread-safe; share one per key (see ``gateway_for_key``)."""
 
@@ -332,11 +356,17 @@ class Gateway:
             if creds.valid:
                 return creds.token
         try:
-            self._refresh(creds)
+            if fresh:
+                self._refresh(creds)
+                self._share(creds, subject, scopes)
+            else:
+                self._obtain(creds, subject, scopes)
         except Exception as exc:  # noqa: BLE001 - mapped below
             if fresh:
                 with self._credentials_lock:
                     self._credentials.pop(cache_key, None)
+                if _token_store is not None:
+                    _store_call("drop", self._token_key(subject, scopes))
             mapped = map_exception(exc)
             if mapped is None:
                 raise
@@ -346,6 +376,25 @@ class Gateway:
                 self._credentials[cache_key] = creds
                 self._credentials.move_to_end(cache_key)
         return creds.token
+
+    def _token_key(self, subject, scopes):
+        raw = f"{self.key.fingerprint}\n{self.endpoint}\n{subject.lower()}\n{' '.join(sorted(scopes))}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _obtain(self, creds, subject, scopes):
+        """Give ``creds`` a valid token: one another process minted (the shared store), else a new one."""
+        if _token_store is not None:
+            shared = _store_call("get", self._token_key(subject, scopes))
+            if shared:
+                creds.token, creds.expiry = shared
+                if creds.valid:
+                    return
+        self._refresh(creds)
+        self._share(creds, subject, scopes)
+
+    def _share(self, creds, subject, scopes):
+        if _token_store is not None and creds.token and creds.expiry:
+            _store_call("put", self._token_key(subject, scopes), creds.token, creds.expiry)
 
     def _refresh(self, creds):
         """Mint ``creds``' token: one attempt under ``single_attempt()``, google-auth's own short retries otherwise."""
@@ -371,7 +420,7 @@ class Gateway:
             try:
                 creds = self.credentials(subject, scopes)
                 if not creds.valid:
-                    self._refresh(creds)  # here, not inside AuthorizedHttp: token requests follow the same policy
+                    self._obtain(creds, subject, scopes)  # not inside AuthorizedHttp: tokens follow the same policy
                 http = google_auth_httplib2.AuthorizedHttp(creds, http=self._http())
                 return build_request().execute(http=http)
             except Exception as exc:  # noqa: BLE001 - mapped below
