@@ -626,10 +626,16 @@ def _list_page(gateway, source, outcome, **params):
     )
 
 
+def _write_cipher(source):
+    """The org's cipher for new rows; no query when the source was read with its newest key version
+    (``sources.source_for_run``) and that key's cipher is cached."""
+    return cipher_for_writes(source.organization, newest_version=getattr(source, "newest_key_version", None))
+
+
 def _full_sync(*, source, gateway, outcome, now):
     outcome.full = True
     window = sync_window(now=now)
-    cipher = cipher_for_writes(source.organization, newest_version=getattr(source, "newest_key_version", None))
+    cipher = _write_cipher(source)
     seen = set()
     page_token = None
     params = {"timeMin": window[0].isoformat(), "timeMax": window[1].isoformat()}
@@ -668,7 +674,7 @@ def _full_sync(*, source, gateway, outcome, now):
 
 def _incremental_sync(*, source, gateway, outcome):
     window = (source.window_start, source.window_end)
-    cipher = cipher_for_writes(source.organization, newest_version=getattr(source, "newest_key_version", None))
+    cipher = _write_cipher(source)
     page_token = None
     while True:
         page = _list_page(gateway, source, outcome, syncToken=source.sync_token, pageToken=page_token)

@@ -13,6 +13,7 @@ from importlib import import_module
 from django.db import transaction
 from django_q.brokers import get_broker
 from django_q.brokers.redis_broker import Redis as RedisBroker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 _broker_lock = threading.Lock()
@@ -24,8 +25,6 @@ def queue_broker():
     are thread-safe): django-q2 otherwise makes a new client for every task, with a new pool, TCP connection and
     handshake, which was a third of the cost of taking a push notification. Other brokers are made per call, as
     django-q2 does (the ORM broker works on the calling thread's database connection and holds nothing)."""
-    from django_q.conf import Conf
-
     key = (os.getpid(), str(Conf.REDIS), Conf.CLUSTER_NAME)  # a forked worker makes its own (pools are per process)
     broker = _shared.get(key)
     if broker is not None:
