@@ -20,7 +20,8 @@ Figures:
 Environment knobs: ``BENCH_SYNC_USERS`` (500), ``BENCH_SYNC_EVENTS`` (60), ``BENCH_LATENCY_SECONDS`` (60; the
 change rate is 20/s), ``BENCH_QCLUSTERS`` (1 on SQLite, 2 with Redis), ``BENCH_SKIP_LATENCY=1``,
 ``BENCH_EMULATOR`` (subprocess | inprocess), ``BENCH_THREADS``, ``BENCH_DELAY_USERS``, ``BENCH_GOOGLE_DELAY_MS``,
-``BENCH_PROFILE=1`` (cProfile of the sequential sync; ``BENCH_PROFILE_SORT``, ``BENCH_PROFILE_LINES``).
+``BENCH_PROFILE=1`` (cProfile of the sequential sync; ``BENCH_PROFILE_SORT``, ``BENCH_PROFILE_LINES``),
+``BENCH_SQL=1`` (the statements of one user's full sync, with their times).
 """
 
 import datetime as dt
@@ -169,6 +170,16 @@ def bench_full_sync(emu, control, org, persons):
     n_events = _fetch_all(gateway, persons, 1)
     baseline = time.perf_counter() - t0
     subs = [person_calendar_source(person=p) for p in persons]
+    if os.environ.get("BENCH_SQL"):  # the statements of one user's full sync, then that user again with the rest
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            _sync_all(gateway, subs[:1], 1)
+        for q in captured.captured_queries:
+            print(f"  sql {q['time']}s {q['sql'][:160]}")
+        Meeting.objects.all().delete()
+        type(subs[0]).objects.filter(pk=subs[0].pk).update(sync_token="", window_start=None, window_end=None)
     prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     t0 = time.perf_counter()
     if prof:
