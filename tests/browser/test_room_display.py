@@ -6,6 +6,7 @@ race of two displays, End early, check-in and release, live updates, and a displ
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -40,8 +41,19 @@ def quick_poll(monkeypatch):
     monkeypatch.setattr(views, "POLL_SECONDS", 1)
 
 
+def zone_where_it_is_morning():
+    """A fixed-offset zone where it is now 08:xx: the hours the tests place (up to about five ahead) then fall in
+    the room's today, whatever time of day the suite runs."""
+    offset = (8 - timezone.now().astimezone(dt.UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"  # (the Etc/GMT signs are POSIX's: GMT-9 is UTC+9)
+
+
 @pytest.fixture
 def display_url(active_room, live_server):
+    Room.objects.filter(pk=active_room.pk).update(time_zone=zone_where_it_is_morning())
+    active_room.refresh_from_db()
     _, raw = displays.display_create(room=active_room, name="Door")
     return live_server.url + f"/rooms/{raw}/"
 
@@ -183,7 +195,8 @@ def test_join_lights_five_minutes_before_the_start_until_the_end(kiosk, display_
     page.clock.fast_forward("05:00")  # started: now the current meeting, busy until its end
     expect(page.locator("#rd-current .rd-join")).to_be_enabled()
     expect(page.locator("#rd-status-word")).to_have_text("Busy")
-    expect(page.locator("#rd-status-until")).to_have_text(f"until {(start + dt.timedelta(minutes=30)):%H:%M}")
+    end = (start + dt.timedelta(minutes=30)).astimezone(ZoneInfo(active_room.time_zone))  # in the room's zone
+    expect(page.locator("#rd-status-until")).to_have_text(f"until {end:%H:%M}")
     page.clock.fast_forward("30:00")  # ended
     expect(page.locator("#rd-current .rd-join")).to_have_count(0)
     expect(page.locator("#rd-status-word")).to_have_text("Free")
