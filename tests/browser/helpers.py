@@ -1,5 +1,8 @@
 """Shared steps of the browser tests."""
 
+import datetime as dt
+
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
@@ -14,3 +17,12 @@ def sign_in(page, live_server, email, *, lands_on=None, next_path=None):
     page.get_by_role("button", name="Sign in").click()
     if lands_on:
         expect(page).to_have_url(live_server.url + lands_on)
+
+
+def zone_where_it_is_morning():
+    """A fixed-offset zone where it is now 08:xx: the hours the tests place (up to about five ahead) then fall in
+    the room's today, whatever time of day the suite runs."""
+    offset = (8 - timezone.now().astimezone(dt.UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"  # (the Etc/GMT signs are POSIX's: GMT-9 is UTC+9)

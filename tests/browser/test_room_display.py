@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from calendar_sync.sync.sources import source_run
 from calendar_sync.workspaces import booking, displays, views
 from calendar_sync.workspaces.models import Room
+from tests.browser.helpers import zone_where_it_is_morning
 from tests.calendar_sync.conftest import event_at, iso
 from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
     ROOM_A,
@@ -39,15 +40,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"  # var
 @pytest.fixture(autouse=True)
 def quick_poll(monkeypatch):
     monkeypatch.setattr(views, "POLL_SECONDS", 1)
-
-
-def zone_where_it_is_morning():
-    """A fixed-offset zone where it is now 08:xx: the hours the tests place (up to about five ahead) then fall in
-    the room's today, whatever time of day the suite runs."""
-    offset = (8 - timezone.now().astimezone(dt.UTC).hour) % 24
-    if offset > 14:
-        offset -= 24
-    return f"Etc/GMT{-offset:+d}" if offset else "UTC"  # (the Etc/GMT signs are POSIX's: GMT-9 is UTC+9)
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ from playwright.sync_api import expect
 
 from calendar_sync.sync.sources import source_run
 from calendar_sync.workspaces import booking, displays, views
+from calendar_sync.workspaces.models import Room
 from tests.asgi_server import AsgiServer
+from tests.browser.helpers import zone_where_it_is_morning
 from tests.calendar_sync.conftest import event_at
 from tests.calendar_sync.workspaces.conftest import (  # noqa: F401 - fixtures
     ROOM_A,
@@ -113,6 +115,9 @@ def refused(url):
 
 def test_ten_minutes_without_the_server_then_it_recovers_by_itself(browser, site, pushes_to_site, active_room,
                                                                    rooms_google):
+    # The meetings it places (up to an hour and a half ahead) stay in the room's today whatever time it is.
+    Room.objects.filter(pk=active_room.pk).update(time_zone=zone_where_it_is_morning())
+    active_room.refresh_from_db()
     invite(rooms_google, "ana@acme.test", "Planning", minute(30))
     sync(active_room)
     _, raw = displays.display_create(room=active_room, name="Door")
