@@ -33,8 +33,9 @@ import time
 
 import django.dispatch
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 
 from calendar_sync.google import errors as gerrors
@@ -198,16 +199,71 @@ def _acquire(source_id, now):
     )
 
 
-def source_for_run(source_id):
-    """The source as a run reads it, in one query: its organization, whether outbox entries wait (else the run
-    skips looking for them) and the version of the org's newest data key (its cipher is then cached)."""
+def _source_for_run_queryset(source_id):
     return (
         CalendarSource.objects.select_related("organization")
         .annotate(outbox_waiting=Exists(OutboxEntry.objects.filter(source=OuterRef("pk"),
                                                                    state=OutboxEntry.State.PENDING)),
                   newest_key_version=newest_key_version())
-        .get(pk=source_id)
+        .filter(pk=source_id)
     )
+
+
+class _CompiledSourceRead:
+    """``_source_for_run_queryset`` compiled once for a database: its SQL, where its one parameter goes, and how
+    a row becomes the source (with its organization cached and the two annotations set), as Django's own
+    iterator does it. Building and compiling the queryset cost about 3 ms of every run's 17 (SQLite)."""
+
+    _SENTINEL = 7_340_271_559_013_913  # a source id no database holds, to find the parameter's place
+
+    def __init__(self, alias):
+        queryset = _source_for_run_queryset(self._SENTINEL).using(alias)
+        compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        self.at = self.params.index(self._SENTINEL)
+        select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+        self.converters = list(compiler.get_converters([column for column, _, _ in select]).items())
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [column.target.attname for column, _, _ in select[self.start:self.end]]
+        self.related = get_related_populators(klass_info, select, alias)
+        self.annotations = list(annotation_col_map.items())
+        self.alias = alias
+
+    def get(self, connection, source_id):
+        params = list(self.params)
+        params[self.at] = source_id
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise CalendarSource.DoesNotExist(f"no calendar source {source_id}")
+        row = list(row)
+        for position, (converters, expression) in self.converters:
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        source = CalendarSource.from_db(self.alias, self.init_list, row[self.start:self.end])
+        for populator in self.related:
+            populator.populate(row, source)
+        for name, position in self.annotations:
+            setattr(source, name, row[position])
+        return source
+
+
+_COMPILED_SOURCE_READ = {}
+
+
+def source_for_run(source_id):
+    """The source as a run reads it, in one query: its organization, whether outbox entries wait (else the run
+    skips looking for them) and the version of the org's newest data key (its cipher is then cached)."""
+    connection = connections[router.db_for_read(CalendarSource)]
+    compiled = _COMPILED_SOURCE_READ.get(connection.alias)
+    if compiled is None:
+        compiled = _COMPILED_SOURCE_READ[connection.alias] = _CompiledSourceRead(connection.alias)
+    return compiled.get(connection, source_id)
 
 
 class _Heartbeat:

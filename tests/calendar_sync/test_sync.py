@@ -44,6 +44,41 @@ def test_full_then_incremental_create_move_rename_delete(google, activated):
     assert Meeting.objects.get(google_event_id=a["id"]).start == soon(50)
 
 
+def test_the_source_a_run_reads_is_the_orm_s_with_its_org_and_what_waits(google, activated,
+                                                                         django_assert_num_queries):
+    """``source_for_run`` (compiled once per database) gives what the ORM gives: every column converted (times,
+    flags, JSON), the organization already there, whether outbox entries wait and the newest key's version."""
+    from calendar_sync.sync.models import OutboxEntry
+    from calendar_sync.sync.sources import source_for_run
+    from controlhub.tenancy.keys import org_cipher
+    from controlhub.tenancy.models import OrgDataKey
+
+    ana = activated("ana@acme.test")
+    person_calendar_start(person_id=ana.pk)
+    sync(ana)
+    orm = CalendarSource.objects.select_related("organization").get(person=ana)
+    org_cipher(orm.organization)
+    OutboxEntry.objects.create(source=orm, effect="keywords", google_event_id="e1", token=1)
+    with django_assert_num_queries(1):
+        read = source_for_run(orm.pk)
+        organization = read.organization
+    fields = [f.attname for f in CalendarSource._meta.concrete_fields]
+    assert {f: getattr(read, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+    assert read.last_synced_at is not None and read.last_synced_at.tzinfo is not None
+    org_fields = [f.attname for f in organization._meta.concrete_fields]
+    assert {f: getattr(organization, f) for f in org_fields} == \
+        {f: getattr(orm.organization, f) for f in org_fields}
+    assert read.outbox_waiting is True
+    newest = OrgDataKey.objects.filter(organization=orm.organization).order_by("-version").first().version
+    assert read.newest_key_version == newest
+    assert not read._state.adding and read._state.db == orm._state.db
+
+    OutboxEntry.objects.filter(source=orm).update(state=OutboxEntry.State.FAILED)
+    assert source_for_run(orm.pk).outbox_waiting is False
+    with pytest.raises(CalendarSource.DoesNotExist):
+        source_for_run(orm.pk + 1000)
+
+
 def test_recurring_series_with_moved_and_cancelled_instance(google, activated):
     ana = activated("ana@acme.test")
     first = soon(3)
