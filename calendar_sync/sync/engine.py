@@ -303,14 +303,19 @@ def _upsert_statement(connection, rows_sql):
 
 
 def _upsert_rows(rows):
-    """Insert or update ``rows`` (``ROW_FIELDS`` order) with values adapted exactly as the ORM would store them:
-    datetimes and dates through ``connection.ops`` (naive UTC text on SQLite, timestamptz on PostgreSQL),
-    binary as bytes."""
+    """Insert or update ``rows`` (``ROW_FIELDS`` order) with values stored exactly as the ORM would store them:
+    on PostgreSQL aware datetimes and dates as they are (Django's adapters return them unchanged), on SQLite
+    datetimes as naive UTC text and dates as ISO text (``_sqlite_row``); binary as bytes."""
     connection = connections[router.db_for_write(Meeting)]
-    adapt_datetime = connection.ops.adapt_datetimefield_value
-    adapt_date = connection.ops.adapt_datefield_value
-    params = []
+    if connection.vendor == "postgresql":
+        _upsert_postgresql(connection, rows)
+        return
     adapted = {}  # synced_at (and any other repeated instant) is adapted once
+    if connection.timezone is dt.UTC:
+        adapt_datetime = _sqlite_utc_text
+    else:  # a database TIME_ZONE of its own: Django's adapter
+        adapt_datetime = connection.ops.adapt_datetimefield_value
+    params = []
     for row in rows:
         row = list(row)
         for i in _DATETIME_POSITIONS:
@@ -322,12 +327,17 @@ def _upsert_rows(rows):
                 row[i] = converted
         for i in _DATE_POSITIONS:
             if row[i] is not None:
-                row[i] = adapt_date(row[i])
+                row[i] = str(row[i])
         params.append(row)
-    if connection.vendor == "postgresql":
-        _upsert_postgresql(connection, params)
-        return
     _upsert_sqlite(connection, params)
+
+
+def _sqlite_utc_text(value):
+    """What Django's SQLite adapter stores for an aware datetime when the database is in UTC (naive UTC, ``str``),
+    without its checks per value (a naive one is taken as UTC, the default zone, as the ORM takes it)."""
+    if value.tzinfo is None:
+        return str(value)
+    return str(value.astimezone(dt.UTC).replace(tzinfo=None))
 
 
 def _upsert_sqlite(connection, params):
