@@ -676,6 +676,15 @@ def slices(timed, width=10.0):
                     for _, v in sorted(buckets.items()))
 
 
+def throughput(timed):
+    """Changes made visible per second: their count over the time from the first change's commit to the last
+    change's visibility (the rate sent while the workers keep up, their capacity once they do not)."""
+    if len(timed) < 2:
+        return float("nan")
+    span = max(t + ms / 1000 for t, ms in timed) - min(t for t, _ in timed)
+    return len(timed) / span if span > 0 else float("nan")
+
+
 def run_load(w):
     spec = w.spec
     print(f"load: {describe(spec)}; {spec['rate']:.0f} changes/s (creates and patches) for {spec['seconds']:.0f}s",
@@ -691,10 +700,14 @@ def run_load(w):
     print(f"  {achieved:.1f} changes/s sent; change-to-visible {summary(lat, invisible)}", flush=True)
     print("  p50/p99 ms by 10 s of the run (a tail bunched in time is a burst of other work, a spread one is "
           "saturation): " + slices(timed), flush=True)
+    drained = throughput(timed)
+    print(f"  made visible: {drained:.1f} changes/s from the first change to the last one visible (below the rate "
+          f"sent: the workers' capacity)", flush=True)
     locked, errors, failed = w.log_counts()
     print(f"  'database is locked': {locked}; error lines in logs (kills' reincarnations aside): {errors}; "
           f"failed tasks: {failed}", flush=True)
     return {"p50_ms": round(percentile(lat, 0.5)), "p99_ms": round(percentile(lat, 0.99)),
+            "visible_per_s": round(drained, 1),
             "visible": f"{len(lat)}/{len(lat) + invisible}", "locked": locked, "errors": errors, "failed": failed}
 
 
