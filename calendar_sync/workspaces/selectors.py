@@ -3,8 +3,8 @@ the busy periods, and the room display's document and ETag.
 
 Cost discipline (every display polls every few seconds): the display token query brings the display, room,
 source and organization in one query; the ETag is computed from what it loaded (the room's display version and
-free/busy stamp, the source's sync stamp, the local day, the language), so a 304 is that query alone and
-decrypts nothing. Otherwise two more queries: the day's meetings and their room events.
+free/busy stamp, the source's sync stamp, the local day, the language, the page's build), so a 304 is that
+query alone and decrypts nothing. Otherwise two more queries: the day's meetings and their room events.
 
 What counts as a booking: a mirrored event of the room that is not transparent, was not released by the service,
 and, when the room honours Google's acceptance, that the room did not decline (its own attendee entry).
@@ -12,6 +12,7 @@ Free/busy is Google's ``freeBusy`` answer (refreshed on every change, ``booking.
 with the bookings of the mirror; when Google gave an error for the room, the display says so and never "free".
 """
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -160,10 +161,23 @@ def freebusy_ok(room, now):
 
 
 # --- the display document -------------------------------------------------------------------------------
+# The files the display page is made of: in production their URLs carry a hash of their content.
+DISPLAY_ASSETS = ("js/room_display.js", "css/room_display.css")
+
+
+@functools.cache
+def display_build():
+    """What the display page in front of a device was built from: the URLs of its script and style (hashed by
+    content in production). A display polls for ever without reloading; when this changes (a deploy), it
+    reloads itself. The same for the life of a process, so computed once."""
+    return hashlib.sha256("|".join(static(a) for a in DISPLAY_ASSETS).encode()).hexdigest()[:16]
+
+
 def display_etag(*, room, source, now, language):
     day = now.astimezone(room_zone(room)).date().isoformat()
     parts = (room.pk, room.state, room.display_version, room.freebusy_checked_at, room.freebusy_error,
-             source.last_synced_at if source else None, source.state if source else None, day, language)
+             source.last_synced_at if source else None, source.state if source else None, day, language,
+             display_build())
     return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
 
@@ -234,6 +248,7 @@ def display_payload(*, room, now=None, etag=""):
     error_code = room.freebusy_error or ("" if fb_ok else "freebusy_unavailable")
     return {
         "version": etag,
+        "build": display_build(),
         "generated_at": _ms(now),
         "active": active,
         "unavailable": "" if active else (str(room_error_info(room.error_code).title) if room.error_code

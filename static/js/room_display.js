@@ -262,8 +262,22 @@
     markStale();
   }
 
+  // A new release behind the same address (the document's build differs from this page's): load the new page.
+  // At most once in ten minutes, so two releases side by side behind one address never make it reload in a loop.
+  const BUILD = data.build || "";
+  function newBuild(doc) {
+    if (!BUILD || !doc.build || doc.build === BUILD || busyAction) return false;
+    let last = 0;
+    try { last = Number(sessionStorage.getItem("rd-build-reload")) || 0; } catch (e) { /* storage refused */ }
+    if (Date.now() - last < 10 * 60000) return false;
+    try { sessionStorage.setItem("rd-build-reload", String(Date.now())); } catch (e) { /* storage refused */ }
+    location.reload();
+    return true;
+  }
+
   function apply(doc) {
     if (!doc || typeof doc !== "object" || !("meetings" in doc)) return;
+    if (newBuild(doc)) return;
     data = doc;
     etag = doc.version || etag;
     lastOk = Date.now();

@@ -284,6 +284,30 @@ def test_live_update_and_ten_minutes_without_the_server(kiosk, display_url, acti
     assert data["room"]["name"] == "Room A"
 
 
+def test_a_display_loads_a_new_release_by_itself(kiosk, display_url, active_room, rooms_google, monkeypatch):
+    """A display never reloads for data; a deploy (the page's build changed) is the one reason, once."""
+    from calendar_sync.workspaces import selectors
+
+    page = kiosk()
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    page.goto(display_url)
+    expect(page.locator("#rd-name")).to_have_text("Room A")
+    old = page.evaluate("() => window.roomDisplay.data().build")
+    assert old == selectors.display_build()
+    page.evaluate("() => { window.sameDocument = true; }")  # gone once the page reloads
+    with page.expect_navigation(timeout=15_000):
+        monkeypatch.setattr(selectors, "display_build", lambda: "release-2")
+    expect(page.locator("#rd-name")).to_have_text("Room A")
+    assert page.evaluate("() => window.roomDisplay.data().build") == "release-2"
+    assert page.evaluate("() => window.sameDocument") is None
+    for _ in range(2):  # polls answered under the new release: the page stays
+        seen = page.evaluate("() => window.roomDisplay.lastUpdate()")
+        wait_until(lambda seen=seen: page.evaluate("() => window.roomDisplay.lastUpdate()") > seen,
+                   timeout=10, message="a poll answered")
+    assert navigations == [display_url, display_url], navigations
+
+
 def test_admin_pages_fit_a_phone_and_pair_a_display(browser, live_server, workspaces_on, rooms_google, admin_user):
     from tests.browser.helpers import sign_in
 

@@ -91,6 +91,33 @@ def test_display_state_304_actions_and_errors(active_room, rooms_google):
     assert client.get(reverse("room_display_state", args=["chr_nope"])).status_code == 404
 
 
+def test_a_new_release_changes_the_display_document_s_build_and_etag(active_room, rooms_google, monkeypatch,
+                                                                      settings):
+    """The page's build is in the document and its ETag, so a display polling with If-None-Match learns of a
+    deploy (and reloads itself) even when nothing else changed. In production the build follows the hashed URLs
+    of the page's script and style."""
+    from calendar_sync.workspaces import selectors
+
+    _display, raw = displays.display_create(room=active_room, name="Door")
+    client = Client()
+    state_url = reverse("room_display_state", args=[raw])
+    first = client.get(state_url)
+    assert first.json()["build"] == selectors.display_build() and len(first.json()["build"]) == 16
+    page = client.get(reverse("room_display", args=[raw]))
+    assert selectors.display_build() in page.content.decode()  # the page starts from the same build
+    monkeypatch.setattr(selectors, "display_build", lambda: "release-2")
+    after = client.get(state_url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200 and after.json()["build"] == "release-2" and after["ETag"] != first["ETag"]
+    monkeypatch.undo()
+
+    selectors.display_build.cache_clear()
+    settings.STATIC_URL = "/static/v2/"  # what the hashed names do on a deploy that changed the files
+    try:
+        assert selectors.display_build() != first.json()["build"]
+    finally:
+        selectors.display_build.cache_clear()
+
+
 def test_the_device_api_serves_a_room_as_a_person(active_room, rooms_google):
     rooms_google.create_event(ROOM_A, event_at("Design review", soon(1)))
     from calendar_sync.sync.sources import source_run
