@@ -305,7 +305,7 @@ def _upsert_statement(connection, rows_sql):
 def _upsert_rows(rows):
     """Insert or update ``rows`` (``ROW_FIELDS`` order) with values stored exactly as the ORM would store them:
     on PostgreSQL aware datetimes and dates as they are (Django's adapters return them unchanged), on SQLite
-    datetimes as naive UTC text and dates as ISO text (``_sqlite_row``); binary as bytes."""
+    datetimes as naive UTC text (``_sqlite_utc_text``) and dates as ISO text; binary as bytes."""
     connection = connections[router.db_for_write(Meeting)]
     if connection.vendor == "postgresql":
         _upsert_postgresql(connection, rows)
