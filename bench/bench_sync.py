@@ -11,7 +11,9 @@ it in this process (its CPU then counts in both runs).
 Figures:
 - full sync, sequential, emulator answering at once: users/s and events/s of the sync and of a baseline that
   fetches the same pages with the same gateway and discards them. This compares CPU with CPU (the emulator answers
-  a page in about a millisecond), so it shows what the sync costs beyond fetching;
+  a page in about a millisecond), so it shows what the sync costs beyond fetching; and a floor: the same pages
+  fetched and stored as bare rows (no parsing, no encryption, one statement and one commit a page), the ratio no
+  sync that stores what it fetched can beat on the machine;
 - the same with Google-like latency (``BENCH_GOOGLE_DELAY_MS``, 100 ms per events.list, injected as an emulator
   fault) and ``BENCH_THREADS`` (8) threads in both runs, for ``BENCH_DELAY_USERS`` (50) users: with real Google the
   page fetch dominates and this is the ratio that predicts production;
@@ -201,6 +203,62 @@ def bench_full_sync(emu, control, org, persons):
           f"events = {rows} meetings written")
     print(f"  (an untimed first pass over the emulator took {cold:.2f}s: the baseline is the second)")
     _report(" (CPU vs CPU)", len(persons), baseline, n_events, elapsed, rows, 0.5)
+    floor = _floor_sync(gateway, persons)
+    print(f"  floor (fetch, then each page's events as bare rows: id, start, end, title as text, no parsing or "
+          f"encryption; one statement and one commit a page): {floor:.2f}s, ratio {baseline / floor:.2f}: no sync "
+          "that stores what it fetched does better on this machine")
+
+
+def _floor_sync(gateway, persons):
+    """The least a sync can do: fetch the same pages, then store each page's events in a table with the unique
+    (calendar, event id) and (calendar, start) indexes of ``Meeting``, one multi-row statement and one commit a
+    page. Nothing is parsed, decrypted, encrypted or compared. Returns the elapsed seconds."""
+    from django.db import connection, transaction
+
+    from calendar_sync.sync.engine import PAGE_SIZE, sync_window
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        key = "bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY"
+        cursor.execute(f"CREATE TABLE bench_floor (id {key}, source text NOT NULL, "
+                       "event_id text NOT NULL, start_at text NOT NULL, end_at text NOT NULL, title text)")
+        cursor.execute("CREATE UNIQUE INDEX bench_floor_event ON bench_floor (source, event_id)")
+        cursor.execute("CREATE INDEX bench_floor_start ON bench_floor (source, start_at)")
+    start, end = sync_window()
+    params = {"timeMin": start.isoformat(), "timeMax": end.isoformat(), "singleEvents": True,
+              "maxResults": PAGE_SIZE}
+    insert = "INSERT INTO bench_floor (source, event_id, start_at, end_at, title) "
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:  # server-side binding, as the sync's upsert (Django's cursors bind client-side)
+        from psycopg import Cursor as cursor_of
+    else:
+        import contextlib
+
+        def cursor_of(raw):
+            return contextlib.closing(raw.cursor())
+    connection.ensure_connection()
+    t0 = time.perf_counter()
+    for p in persons:
+        token = None
+        while True:
+            page = gateway.events_list(p.email, p.email, pageToken=token, retry=False, **params)
+            rows = [(p.email, e["id"], (e.get("start") or {}).get("dateTime", ""),
+                     (e.get("end") or {}).get("dateTime", ""), e.get("summary")) for e in page.get("items") or []]
+            if rows:
+                with transaction.atomic(), cursor_of(connection.connection) as raw:
+                    if postgresql:  # one prepared statement, one array a column: as the sync's upsert
+                        raw.execute(insert + "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                                    "%s::text[])", [list(c) for c in zip(*rows, strict=True)], prepare=True)
+                    else:
+                        raw.execute(insert + "VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)),
+                                    [v for row in rows for v in row])
+            token = page.get("nextPageToken")
+            if not token:
+                break
+    elapsed = time.perf_counter() - t0
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_floor")
+    return elapsed
 
 
 def bench_full_sync_with_latency(control, org, persons):
