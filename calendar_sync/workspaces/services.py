@@ -37,6 +37,7 @@ from calendar_sync.workspaces import booking, config, freebusy
 from calendar_sync.workspaces.errors import room_error_info
 from calendar_sync.workspaces.models import DEFAULT_BOOKING_LENGTHS, Room, RoomHistory, WorkspaceSettings
 from controlhub.tenancy import boundary as tenant_boundary
+from controlhub.tenancy.errors import describe_google_error, missing_scope_detail
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
@@ -326,29 +327,20 @@ class _Failed(Exception):
         self.transient = transient
 
 
-def _detail(exc):
-    if isinstance(exc, google_errors.ScopeNotAuthorized) and exc.scope:
-        return f"Missing scope: {exc.scope}"
-    if isinstance(exc, google_errors.ApiDisabled) and exc.api:
-        project = f" (project {exc.project})" if exc.project else ""
-        return f"API disabled: {exc.api}{project}"
-    return (exc.message or exc.__class__.__name__)[:1000]
-
-
 def _fail(exc, *, who, scope=SCOPE_CALENDAR):
     """Our code for a Google error met while acting as ``who`` ("scheduling" or "admin")."""
     if isinstance(exc, google_errors.UserNotFound | google_errors.UserDeleted):
         return _Failed("scheduling_account_missing" if who == "scheduling" else "admin_account_missing",
-                       _detail(exc))
+                       describe_google_error(exc))
     if isinstance(exc, google_errors.NotACalendarUser):
-        return _Failed("scheduling_account_suspended", _detail(exc))
+        return _Failed("scheduling_account_suspended", describe_google_error(exc))
     if isinstance(exc, google_errors.DelegationNotAuthorized | google_errors.ScopeNotAuthorized):
         # The Calendar scope was proven first: a refusal of another scope is that scope missing.
         code = "scope_missing" if scope != SCOPE_CALENDAR else exc.error_code
-        return _Failed(code, f"Missing scope: {scope}")
+        return _Failed(code, missing_scope_detail(scope))
     if isinstance(exc, google_errors.NotAuthorized) and who == "admin":
-        return _Failed("admin_account_not_admin", _detail(exc))
-    return _Failed(exc.error_code, _detail(exc), transient=exc.retryable)
+        return _Failed("admin_account_not_admin", describe_google_error(exc))
+    return _Failed(exc.error_code, describe_google_error(exc), transient=exc.retryable)
 
 
 def _token(gateway, subject, scope, *, who):
@@ -388,7 +380,7 @@ def _ensure_access(gateway, *, room, sched, admin):
     try:
         rule = gateway.acl_insert(admin, room.email, scope_type="user", scope_value=sched, role="writer")
     except (google_errors.NotFound, google_errors.NotAuthorized, google_errors.BadRequest) as exc:
-        raise _Failed("acl_refused", _detail(exc)) from exc
+        raise _Failed("acl_refused", describe_google_error(exc)) from exc
     except google_errors.GoogleError as exc:
         raise _fail(exc, who="admin") from exc
     return rule.get("id") or f"user:{sched}"
@@ -417,7 +409,7 @@ def _check(room, config):
     try:
         gateway = org_gateway(org)
     except google_errors.GoogleError as exc:
-        raise _Failed(exc.error_code, _detail(exc)) from exc
+        raise _Failed(exc.error_code, describe_google_error(exc)) from exc
     _token(gateway, sched, SCOPE_CALENDAR, who="scheduling")
     if admin != sched:
         _token(gateway, admin, SCOPE_CALENDAR, who="admin")
@@ -426,7 +418,7 @@ def _check(room, config):
     try:
         gateway.events_list(sched, room.email, maxResults=1)
     except google_errors.NotFound as exc:
-        raise _Failed("room_calendar_unreachable", _detail(exc)) from exc
+        raise _Failed("room_calendar_unreachable", describe_google_error(exc)) from exc
     except google_errors.GoogleError as exc:
         raise _fail(exc, who="scheduling") from exc
     if room.acl_rule_id and room.acl_granted_to and room.acl_granted_to != sched:

@@ -33,7 +33,14 @@ from controlhub.onboarding import tenant
 from controlhub.onboarding.models import ConnectionTest
 from controlhub.tenancy import boundary as tenant_boundary
 from controlhub.tenancy import live
-from controlhub.tenancy.errors import api_title, describe_google_error, error_info
+from controlhub.tenancy.errors import (
+    API_DISABLED,
+    API_DISABLED_IN,
+    MISSING_SCOPE,
+    api_title,
+    describe_google_error,
+    error_info,
+)
 from controlhub.tenancy.google_connection import _own_key_aad, org_gateway, other_universes_allowed
 from controlhub.tenancy.keys import org_cipher
 from controlhub.tenancy.models import Organization
@@ -320,9 +327,9 @@ NOTES = {
     "directory_user": _("%(email)s found"),
     "rooms_found": _("room directory readable (rooms found)"),
     "rooms_none": _("room directory readable (no rooms yet)"),
-    "api_disabled": _("%(api)s is disabled in the Cloud project."),
-    "api_disabled_in": _("%(api)s is disabled in the Cloud project (project %(project)s)."),
-    "missing_scope": _("Missing scope: %(scope)s"),
+    "api_disabled": _(API_DISABLED),  # the sentences a stored detail uses too (tenancy.errors)
+    "api_disabled_in": _(API_DISABLED_IN),
+    "missing_scope": _(MISSING_SCOPE),
 }
 
 

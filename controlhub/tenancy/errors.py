@@ -4,8 +4,10 @@ Pages, the CSV status report, the JSON API and the Test connection checklist all
 ``calendar_sync.google.errors`` classes carry an ``error_code`` that keys into this catalogue.
 """
 
+import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from calendar_sync.google import errors as google_errors
@@ -241,16 +243,56 @@ def api_title(service):
     return f"{title} ({service})" if title else service
 
 
+# Our own sentences in a stored detail (a person's, a room's, a calendar's last error) are stored in English, in
+# these forms, and translated when shown (``detail_for_display``), so a detail never depends on who caused it and
+# every viewer reads it in their language; any other detail is Google's own words, shown as such.
+API_DISABLED_IN = gettext_noop("%(api)s is disabled in the Cloud project (project %(project)s).")
+API_DISABLED = gettext_noop("%(api)s is disabled in the Cloud project.")
+SOME_API_DISABLED = gettext_noop("A Google API is disabled in the Cloud project.")
+MISSING_SCOPE = gettext_noop("Missing scope: %(scope)s")
+
+
+def _detail_pattern(msgid):
+    pattern = re.escape(msgid)
+    return re.compile(re.sub(r"%\\\(([a-z_]+)\\\)s", r"(?P<\1>.+?)", pattern) + r"\Z", re.DOTALL)
+
+
+_DETAIL_FORMS = tuple((msgid, _detail_pattern(msgid))
+                      for msgid in (SOME_API_DISABLED, API_DISABLED_IN, API_DISABLED, MISSING_SCOPE))  # exact first
+
+
+def missing_scope_detail(scope):
+    return MISSING_SCOPE % {"scope": scope}
+
+
 def describe_google_error(exc, *, limit=1000):
-    """The one plain description of a Google failure for people (Test connection, a person's page, the sync
-    health card): what is missing or disabled when Google says so, else Google's own message."""
+    """The one stored description of a Google failure (a person's page, a room's, the sync health card): what is
+    missing or disabled when we know it (one of our forms above), else Google's own message."""
     if isinstance(exc, google_errors.ApiDisabled):
-        project = f" (project {exc.project})" if exc.project else ""
-        what = api_title(exc.api) if exc.api else "A Google API"
-        return f"{what} is disabled in the Cloud project{project}."[:limit]
+        if not exc.api:
+            return SOME_API_DISABLED
+        if exc.project:
+            return (API_DISABLED_IN % {"api": api_title(exc.api), "project": exc.project})[:limit]
+        return (API_DISABLED % {"api": api_title(exc.api)})[:limit]
     if isinstance(exc, google_errors.ScopeNotAuthorized) and getattr(exc, "scope", None):
-        return f"Missing scope: {exc.scope}"[:limit]
+        return missing_scope_detail(exc.scope)[:limit]
     return (getattr(exc, "message", "") or str(exc) or exc.__class__.__name__)[:limit]
+
+
+@dataclass(frozen=True)
+class DetailDisplay:
+    text: str
+    ours: bool  # our own words (translated), not Google's
+
+
+def detail_for_display(detail):
+    """A stored detail in the viewer's language: one of our forms translated, anything else as it is."""
+    detail = detail or ""
+    for msgid, pattern in _DETAIL_FORMS:
+        match = pattern.match(detail)
+        if match:
+            return DetailDisplay(gettext(msgid) % match.groupdict(), ours=True)
+    return DetailDisplay(detail, ours=False)
 
 
 def error_info(code):

@@ -135,3 +135,34 @@ def test_an_activation_error_is_not_lifted_by_a_sync(google, activated):
     run(ana)
     ana.refresh_from_db()
     assert ana.calendar_state == State.ERROR and ana.error_code == "scope_missing"
+
+
+@pytest.mark.parametrize(("language", "ours", "said"), [
+    ("en", "Google Calendar API (calendar-json.googleapis.com) is disabled in the Cloud project (project ", "Google said:"),
+    ("fr", "Google Calendar API (calendar-json.googleapis.com) est désactivée dans le projet Cloud (projet ",
+     "Réponse de Google :"),
+    ("ko", "Cloud 프로젝트(", "Google 응답:"),
+])
+def test_the_detail_is_in_the_viewer_s_language_and_only_google_s_own_words_are_labelled_as_his(
+        google, activated, admin_client, language, ours, said):
+    ana, bob = activated("ana@acme.test"), activated("bob@acme.test")
+    for person in (ana, bob):
+        person_calendar_start(person_id=person.pk)
+    disable_api(google)
+    run(bob)
+    google.set_api(google.project_id, "calendar-json.googleapis.com", True)
+    delete_user(google)
+    run(ana)
+    ana.refresh_from_db()
+    bob.refresh_from_db()
+    # Stored in one language-neutral form: our sentence in English, Google's words as Google wrote them.
+    assert bob.error_code == "api_disabled" and bob.error_detail.startswith(
+        "Google Calendar API (calendar-json.googleapis.com) is disabled in the Cloud project (project ")
+    assert ana.error_code == "user_deleted" and ana.error_detail
+    admin_client.cookies["django_language"] = language
+    page = html.unescape(admin_client.get(reverse("person", args=[bob.pk])).content.decode())
+    assert ours in page and said not in page
+    if language != "en":
+        assert "is disabled in the Cloud project" not in page
+    page = html.unescape(admin_client.get(reverse("person", args=[ana.pk])).content.decode())
+    assert f'{said} <span class="mono">{ana.error_detail}</span>' in page
