@@ -308,6 +308,34 @@ def test_a_display_loads_a_new_release_by_itself(kiosk, display_url, active_room
     assert navigations == [display_url, display_url], navigations
 
 
+def test_two_releases_behind_one_address_reload_a_display_once_not_in_a_loop(kiosk, display_url, active_room,
+                                                                             rooms_google):
+    """During a rolling deploy the state URL may keep answering from the other release: the display reloads once,
+    then keeps showing what the polls bring instead of reloading on every answer."""
+    page = kiosk()
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+
+    def other_release(route, request):
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "if-none-match"}
+        response = route.fetch(headers=headers)  # always a whole document: the other release's ETag differs
+        doc = response.json()
+        doc["build"] = "the-other-release"
+        route.fulfill(response=response, json=doc)
+
+    page.route("**/rooms/*/state", other_release)
+    page.goto(display_url)
+    wait_until(lambda: page.evaluate("() => performance.getEntriesByType('navigation')[0].type") == "reload",
+               timeout=15, message="the display reloaded for the other release")
+    expect(page.locator("#rd-name")).to_have_text("Room A")
+    for _ in range(3):  # answered by the other release each time: the page stays and takes them
+        seen = page.evaluate("() => window.roomDisplay.lastUpdate()")
+        wait_until(lambda seen=seen: page.evaluate("() => window.roomDisplay.lastUpdate()") > seen,
+                   timeout=10, message="a poll answered")
+    assert page.evaluate("() => window.roomDisplay.data().build") == "the-other-release"
+    assert navigations == [display_url, display_url], navigations
+
+
 def test_admin_pages_fit_a_phone_and_pair_a_display(browser, live_server, workspaces_on, rooms_google, admin_user):
     from tests.browser.helpers import sign_in
 
