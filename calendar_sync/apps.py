@@ -9,6 +9,7 @@ class CalendarSyncConfig(AppConfig):
     def ready(self):
         from django_q.signals import post_spawn
 
+        from calendar_sync.meetings import selectors as meetings
         from calendar_sync.presence import services as presence
         from calendar_sync.scheduling import keywords
         from calendar_sync.scheduling import services as meeting_service
@@ -27,6 +28,8 @@ class CalendarSyncConfig(AppConfig):
         sync.on_page_outbox("keywords", select=keywords.keyword_events_select, apply=keywords.keyword_events_apply)
         # The org's own Jitsi / BigBlueButton servers (Meeting service page) get a Join button too.
         sync.join_hosts_provider(meeting_service.join_hosts)
+        # The organizer's own Join opens the meeting with host rights (a moderator's link, never in the event).
+        meetings.host_links_provider(providers=keywords.HOST_LINK_PROVIDERS)(keywords.host_links)
         # Rooms: what the mirror does not keep (visibility) and a free/busy refresh after each change; the
         # Directory rooms scope joins the scopes line once an org turns workspaces on.
         sync.on_page_committed(room_freebusy.room_events_note)

@@ -306,6 +306,8 @@ def meetings_read(*, person, source, window, limit=None):
     # attendee list (plaintext) -> (organizer email, organizer name, names): the instances of a recurring
     # meeting usually carry the same list, parsed once per call then.
     parsed = {}
+    host_providers = _host_providers()
+    hosted = {}  # entry index -> (event id, join url) of rows a host link may exist for
     for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
          title_b, attendees_b, url_b, org_email_b, org_name_b) in raw:
         if start.__class__ is datetime and end.__class__ is datetime and start.tzinfo is end.tzinfo is None:
@@ -352,12 +354,54 @@ def meetings_read(*, person, source, window, limit=None):
         if organizer_email is None:
             organizer_email, organizer_name = dec_org_email(org_email_b, suffix), dec_org_name(org_name_b, suffix)
         organizer_email = organizer_email or ""
+        url = dec_url(url_b, suffix) or ""
+        mine = organizer_email.lower() == my_email
+        if mine and url and provider in host_providers:
+            hosted[len(entries)] = (eid, url)
         entries.append(new_entry(Entry, (  # Entry(...) without the keyword binding of its 16 fields
             mid, dec_title(title_b, suffix) or no_title, start_local, end_local, all_day, start_date, end_date,
             last_day, organizer_email, organizer_name or organizer_email, len(names) if names else attendee_count,
-            names, provider, dec_url(url_b, suffix) or "", out_of_office, organizer_email.lower() == my_email,
+            names, provider, url, out_of_office, mine,
         )))
+    if hosted:
+        _with_host_links(source, entries, hosted)
     return MeetingsRead(entries, ooo, truncated)
+
+
+# --- links with host rights -------------------------------------------------------------------------------------
+_HOST_LINKS = []
+
+
+def host_links_provider(*, providers):
+    """Register ``fn(source, {event id: join url}) -> {event id: host url}`` for the meetings of ``source`` whose
+    Join link is one of ``providers``' (``join_provider``) and that its owner organizes: the links with host
+    (moderator) rights the meeting service made for them, given only where the event still carries that
+    meeting's join link. The organizer's Join then opens that link; everyone else's, the event's. Asked once per
+    read, only when such a row is read (the meeting service registers one at start-up)."""
+    def register(fn):
+        if all(f is not fn for _, f in _HOST_LINKS):
+            _HOST_LINKS.append((frozenset(providers), fn))
+        return fn
+    return register
+
+
+def _host_providers():
+    return frozenset().union(*(providers for providers, _ in _HOST_LINKS)) if _HOST_LINKS else frozenset()
+
+
+def _with_host_links(source, entries, hosted):
+    """Swap in the host links of ``hosted`` ({entry index: (event id, join url)}) in ``entries``, in place."""
+    if getattr(source, "kind", "") != CalendarSource.Kind.PERSON:
+        return  # a room organizes nothing: no host link is ever shown on a display
+    links = {}
+    for providers, fn in _HOST_LINKS:
+        ask = {eid: url for i, (eid, url) in hosted.items() if entries[i].provider in providers}
+        if ask:
+            links.update(fn(source, ask) or {})
+    for i, (eid, _url) in hosted.items():
+        host = links.get(eid)
+        if host:
+            entries[i] = entries[i]._replace(join_url=host)
 
 
 def presence_for(person, read, now=None):

@@ -422,6 +422,39 @@ def details_aad(source_id, google_event_id):
     return aad_for(TABLE, "details", f"{source_id}:{google_event_id}")
 
 
+HOST_LINK_PROVIDERS = ("jitsi", "bigbluebutton")  # the services whose meetings have a link with host rights
+
+
+def host_links(source, join_urls):
+    """The links with host rights of the meetings keywords made in ``source`` (the organizer's calendar) for the
+    events of ``join_urls`` ({event id: the join link the event carries now}): {event id: host url}. A meeting
+    whose join link the event no longer carries (the organizer pasted another) gives none."""
+    rows = KeywordMeeting.objects.filter(
+        source_id=source.pk, google_event_id__in=list(join_urls), state=KeywordMeeting.State.ACTIVE,
+        join_url_enc__isnull=False, details_enc__isnull=False,
+    ).values_list("google_event_id", "join_url_enc", "details_enc")
+    links = {}
+    for event_id, url_blob, details_blob in rows:
+        url_blob, details_blob = bytes(url_blob), bytes(details_blob)
+        cipher = org_cipher_for(source.organization, url_blob)
+        if cipher.decrypt(url_blob, aad=join_url_aad(source.pk, event_id)) != join_urls.get(event_id):
+            continue
+        details = json.loads(org_cipher_for(source.organization, details_blob).decrypt(
+            details_blob, aad=details_aad(source.pk, event_id)) or "{}")
+        if details.get("host_url"):
+            links[event_id] = details["host_url"]
+    return links
+
+
+def _details_with(km, **values):
+    """``km``'s details (number, SIP address, host link) with ``values`` changed, encrypted anew."""
+    blob = bytes(km.details_enc)
+    details = json.loads(org_cipher_for(km.organization, blob).decrypt(
+        blob, aad=details_aad(km.source_id, km.google_event_id)) or "{}")
+    details.update(values)
+    return org_cipher(km.organization).encrypt(json.dumps(details), aad=details_aad(km.source_id, km.google_event_id))
+
+
 def _after_remote_create(km, meeting):
     """Between "meeting created on the service" and "row updated": a seam where tests inject a crash."""
 
@@ -600,9 +633,13 @@ def keyword_meeting_move(*, keyword_meeting, start, end, site, title=None):
         if km.retry_at and km.retry_at > now:
             return km
         try:
-            _site_of(km, site).meeting_update(meeting_id=km.meeting_id, start=start, end=end, title=title,
-                                              host_email=km.source.subject)
+            service = _site_of(km, site)
+            service.meeting_update(meeting_id=km.meeting_id, start=start, end=end, title=title,
+                                   host_email=km.source.subject)
             _count_calls(km, 1)
+            host_url = service.host_url_for(meeting_id=km.meeting_id, host_email=km.source.subject, end=end)
+            if host_url and km.details_enc is not None:
+                changes["details_enc"] = _details_with(km, host_url=host_url)
         except MeetingNotFound:
             _count_calls(km, 1)
             gone = {"meeting_id": None, "create_sent_at": None, "patched_etag": "", "updated_at": now}

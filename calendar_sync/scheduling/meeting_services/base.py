@@ -58,6 +58,11 @@ class MeetingSite:
     def meeting_update(self, *, meeting_id, start, end, title=None, host_email="") -> None:
         """The event's time or title changed: change the meeting."""
 
+    def host_url_for(self, *, meeting_id, host_email, end) -> str:
+        """A fresh link with host rights for a meeting that now ends at ``end``, when the one made with it expires
+        (a token's lifetime); "" when the link made with the meeting stays valid."""
+        return ""
+
     def meeting_release(self, *, meeting_id, host_email="") -> None:
         """The event was deleted or lost its keyword: the meeting is no longer needed (gone already is fine)."""
 

@@ -76,10 +76,14 @@ class JitsiMeetingSite(MeetingSite):
     def meeting_create(self, *, host_email, title, start, end, request_key):
         meeting = self._room(room_name())
         if self.uses_tokens:
-            expires = (end or datetime.now(UTC)) + TOKEN_GRACE
-            meeting = dataclasses.replace(meeting, host_url=self.join_url_for(
-                meeting.meeting_id, host_email, expires_at=expires))
+            meeting = dataclasses.replace(meeting, host_url=self.host_url_for(
+                meeting_id=meeting.meeting_id, host_email=host_email, end=end))
         return meeting
+
+    def host_url_for(self, *, meeting_id, host_email, end):
+        if not self.uses_tokens:
+            return ""
+        return self.join_url_for(meeting_id, host_email, expires_at=(end or datetime.now(UTC)) + TOKEN_GRACE)
 
     def personal_room(self, *, host_email):
         # One stable, unguessable room per person on this host: derived from the host and address, keyed
