@@ -388,9 +388,7 @@ def _site_meeting_of(ctx, km):
     join_url = ctx.join_url(km)
     details = {}
     if km.details_enc is not None:
-        blob = bytes(km.details_enc)
-        details = json.loads(org_cipher_for(ctx.organization, blob).decrypt(
-            blob, aad=details_aad(km.source_id, km.google_event_id)) or "{}")
+        details = _details(km)
     elif personal:
         return ctx.site.personal_room(host_email=ctx.subject)
     else:  # a row made before details were kept
@@ -446,12 +444,14 @@ def host_links(source, join_urls):
     return links
 
 
-def _details_with(km, **values):
-    """``km``'s details (number, SIP address, host link) with ``values`` changed, encrypted anew."""
+def _details(km):
+    """``km``'s details: number, SIP address, host link (what the join block and the organizer's Join use)."""
     blob = bytes(km.details_enc)
-    details = json.loads(org_cipher_for(km.organization, blob).decrypt(
+    return json.loads(org_cipher_for(km.organization, blob).decrypt(
         blob, aad=details_aad(km.source_id, km.google_event_id)) or "{}")
-    details.update(values)
+
+
+def _sealed_details(km, details):
     return org_cipher(km.organization).encrypt(json.dumps(details), aad=details_aad(km.source_id, km.google_event_id))
 
 
@@ -576,6 +576,9 @@ def keyword_meeting_provision(*, source, google_event_id, keyword, title, start,
             suffix = hashlib.sha256(f"{source.pk}:{google_event_id}".encode()).hexdigest()[:10]
             meeting = dataclasses.replace(room, meeting_id=f"{room.meeting_id}.{suffix}"[:64],
                                           number=room.display_number)
+            if not meeting.host_url:  # a token for this booking of the room (Jitsi), when the service mints one
+                meeting = dataclasses.replace(meeting, host_url=site.host_url_for(
+                    meeting_id=room.display_number, host_email=host, end=end))
         else:
             meeting = None
             durable = not transaction.get_connection().in_atomic_block
@@ -633,13 +636,9 @@ def keyword_meeting_move(*, keyword_meeting, start, end, site, title=None):
         if km.retry_at and km.retry_at > now:
             return km
         try:
-            service = _site_of(km, site)
-            service.meeting_update(meeting_id=km.meeting_id, start=start, end=end, title=title,
-                                   host_email=km.source.subject)
+            _site_of(km, site).meeting_update(meeting_id=km.meeting_id, start=start, end=end, title=title,
+                                              host_email=km.source.subject)
             _count_calls(km, 1)
-            host_url = service.host_url_for(meeting_id=km.meeting_id, host_email=km.source.subject, end=end)
-            if host_url and km.details_enc is not None:
-                changes["details_enc"] = _details_with(km, host_url=host_url)
         except MeetingNotFound:
             _count_calls(km, 1)
             gone = {"meeting_id": None, "create_sent_at": None, "patched_etag": "", "updated_at": now}
@@ -652,6 +651,13 @@ def keyword_meeting_move(*, keyword_meeting, start, end, site, title=None):
             KeywordMeeting.objects.filter(pk=km.pk).update(patched_etag="")
             km.patched_etag = ""
             return _retry_later(km, exc)
+    if km.meeting_id and km.details_enc is not None and end != km.end:
+        details = _details(km)
+        # A host link that expires with the meeting (a Jitsi token) is minted anew for its new end.
+        host_url = _site_of(km, site).host_url_for(meeting_id=details.get("number") or km.meeting_id,
+                                                    host_email=km.source.subject, end=end)
+        if host_url:
+            changes["details_enc"] = _sealed_details(km, {**details, "host_url": host_url})
     if km.patched_etag == "" and km.meeting_id:
         changes["patched_etag"] = "-"  # a move that failed earlier is done: nothing pending any more
     changes.update(error_code="", retry_at=None)

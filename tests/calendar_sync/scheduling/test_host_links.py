@@ -114,3 +114,22 @@ def test_a_room_display_never_gets_a_host_link(org, google, eli):
     [entry] = [e for e in read.entries if e.title == "Planning"]
     assert entry.organized_by_me and "jwt" not in entry.join_url
     assert KeywordMeeting.objects.filter(google_event_id=event["id"]).exists()
+
+
+def test_jitsi_personal_room_the_organizer_gets_a_moderator_token_for_each_booking(org, google, eli, ana):
+    meeting_service_save(organization=org, values={"kind": "jitsi", "jitsi_host": "meet.acme.test",
+                                                   "jitsi_app_id": "calendarhub", "jitsi_secret": SECRET})
+    event = _event(google, location="@meet")
+    _sync(eli)
+    _sync(ana, times=1)
+    guests, host = _join(ana)["Planning"], _join(eli)["Planning"]
+    assert "jwt" not in _query(guests) and host.split("?")[0] == guests
+    claims = jwt.decode(_query(host)["jwt"], SECRET, algorithms=["HS256"], audience="jitsi")
+    assert claims["room"] == guests.rsplit("/", 1)[1] and claims["context"]["user"]["moderator"] is True
+    end = datetime.fromisoformat(event["end"]["dateTime"])
+    assert claims["exp"] == int((end + TOKEN_GRACE).timestamp())
+    later = end + timedelta(days=2)
+    google.patch_event("eli@acme.test", event["id"], {"end": {"dateTime": later.isoformat()}})
+    _sync(eli)
+    moved = jwt.decode(_query(_join(eli)["Planning"])["jwt"], SECRET, algorithms=["HS256"], audience="jitsi")
+    assert moved["room"] == claims["room"] and moved["exp"] == int((later + TOKEN_GRACE).timestamp())
