@@ -37,7 +37,7 @@ from calendar_sync.workspaces import booking, config, freebusy
 from calendar_sync.workspaces.errors import room_error_info
 from calendar_sync.workspaces.models import DEFAULT_BOOKING_LENGTHS, Room, RoomHistory, WorkspaceSettings
 from controlhub.tenancy import boundary as tenant_boundary
-from controlhub.tenancy.errors import describe_google_error, missing_scope_detail
+from controlhub.tenancy.errors import ROOM_NOT_IN_DIRECTORY, describe_google_error, missing_scope_detail
 from controlhub.tenancy.google_connection import org_gateway
 from controlhub.tenancy.models import Organization
 from controlhub.tenancy.orgs import audit_record
@@ -364,7 +364,7 @@ def _directory_entry(gateway, admin, room):
     for item in page.get("items") or []:
         if email_normalize(item.get("resourceEmail")) == room.email:
             return DirectoryRoom.from_google(item)
-    raise _Failed("room_not_found", f"No resource calendar {room.email} in the directory")
+    raise _Failed("room_not_found", ROOM_NOT_IN_DIRECTORY % {"email": room.email})
 
 
 def _ensure_access(gateway, *, room, sched, admin):

@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass
 
 from calendar_sync.google import errors as google_errors
+from controlhub.tenancy import errors as reasons
 from controlhub.tenancy.models import Domain
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _domain_of(email):
 @dataclass(frozen=True)
 class Refusal:
     code: str
-    reason: str
+    reason: str  # one of the stored forms of ``tenancy.errors`` (shown in the reader's language)
 
 
 class TenantBoundary:
@@ -106,14 +107,14 @@ class TenantBoundary:
     def _decide(self, subject, email_verified):
         domain = _domain_of(subject)
         if not domain or "@" not in subject:
-            return Refusal(OUTSIDE, "not an email address")
+            return Refusal(OUTSIDE, reasons.NOT_AN_EMAIL)
         if domain == RESOURCE_CALENDAR_DOMAIN or domain.endswith("." + RESOURCE_CALENDAR_DOMAIN):
             # A room is not a user: it is read and written as the org's scheduling account, never impersonated.
-            return Refusal(OUTSIDE, "a room or resource calendar is not a user and is never impersonated")
+            return Refusal(OUTSIDE, reasons.ROOM_NOT_A_USER)
         if domain in self.verified_domains:
             return None
         if self.domain_taken_elsewhere(domain):
-            return Refusal(OTHER_ORG, f"{domain} is verified by another organization")
+            return Refusal(OTHER_ORG, reasons.VERIFIED_ELSEWHERE % {"domain": domain})
         if domain in self.tenant_domains:
             return None
         if self.own_key and email_verified is None:
@@ -121,8 +122,8 @@ class TenantBoundary:
         if self.own_key and email_verified:
             return None
         if self.own_key:
-            return Refusal(OUTSIDE, f"{domain} is not verified and {subject} has not verified their email")
-        return Refusal(OUTSIDE, f"{domain} is not a verified domain of this organization's Google Workspace")
+            return Refusal(OUTSIDE, reasons.NOT_VERIFIED_NOR_EMAIL % {"domain": domain, "subject": subject})
+        return Refusal(OUTSIDE, reasons.NOT_A_TENANT_DOMAIN % {"domain": domain})
 
     def require(self, subject):
         """The gateway's guard: raise our typed error unless the org may act as ``subject``."""
@@ -132,7 +133,9 @@ class TenantBoundary:
         logger.warning("refused Google subject for org %s: %s", self.organization.pk, refusal.code)
         cls = google_errors.SubjectInOtherOrganization if refusal.code == OTHER_ORG else \
             google_errors.SubjectOutsideTenant
-        raise cls(f"Refused before calling Google: {refusal.reason}.")
+        refused = cls(f"Refused before calling Google: {refusal.reason}.")
+        refused.refusal = refusal.reason  # what a person's page shows (in the reader's language)
+        raise refused
 
 
 _VERIFIED_EMAIL_LOOKUPS = []

@@ -250,6 +250,14 @@ API_DISABLED_IN = gettext_noop("%(api)s is disabled in the Cloud project (projec
 API_DISABLED = gettext_noop("%(api)s is disabled in the Cloud project.")
 SOME_API_DISABLED = gettext_noop("A Google API is disabled in the Cloud project.")
 MISSING_SCOPE = gettext_noop("Missing scope: %(scope)s")
+# Why the tenant boundary refused a subject before any call to Google (``tenancy.boundary``).
+NOT_AN_EMAIL = gettext_noop("not an email address")
+ROOM_NOT_A_USER = gettext_noop("a room or resource calendar is not a user and is never impersonated")
+VERIFIED_ELSEWHERE = gettext_noop("%(domain)s is verified by another organization")
+NOT_VERIFIED_NOR_EMAIL = gettext_noop("%(domain)s is not verified and %(subject)s has not verified their email")
+NOT_A_TENANT_DOMAIN = gettext_noop("%(domain)s is not a verified domain of this organization's Google Workspace")
+# A room whose address Google's directory does not list (``workspaces``).
+ROOM_NOT_IN_DIRECTORY = gettext_noop("No resource calendar %(email)s in the directory")
 
 
 def _detail_pattern(msgid):
@@ -258,7 +266,9 @@ def _detail_pattern(msgid):
 
 
 _DETAIL_FORMS = tuple((msgid, _detail_pattern(msgid))
-                      for msgid in (SOME_API_DISABLED, API_DISABLED_IN, API_DISABLED, MISSING_SCOPE))  # exact first
+                      for msgid in (SOME_API_DISABLED, API_DISABLED_IN, API_DISABLED, MISSING_SCOPE, NOT_AN_EMAIL,
+                                    ROOM_NOT_A_USER, VERIFIED_ELSEWHERE, NOT_VERIFIED_NOR_EMAIL,
+                                    NOT_A_TENANT_DOMAIN, ROOM_NOT_IN_DIRECTORY))  # exact first
 
 
 def missing_scope_detail(scope):
@@ -276,6 +286,8 @@ def describe_google_error(exc, *, limit=1000):
         return (API_DISABLED % {"api": api_title(exc.api)})[:limit]
     if isinstance(exc, google_errors.ScopeNotAuthorized) and getattr(exc, "scope", None):
         return missing_scope_detail(exc.scope)[:limit]
+    if getattr(exc, "refusal", None):  # refused by the tenant boundary: Google was never asked
+        return exc.refusal[:limit]
     return (getattr(exc, "message", "") or str(exc) or exc.__class__.__name__)[:limit]
 
 

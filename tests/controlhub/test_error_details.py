@@ -36,3 +36,20 @@ def test_google_s_words_are_kept_escaped_and_labelled():
     assert html == ('<span class="error-detail">Google 응답: <span class="mono">Invalid email or User ID '
                     '&lt;b&gt;x&lt;/b&gt;</span></span>|<span class="error-detail mono">Invalid email or User ID '
                     '&lt;b&gt;x&lt;/b&gt;</span>|')
+
+
+@pytest.mark.django_db
+def test_a_refusal_of_the_tenant_boundary_is_ours_never_google_s_and_is_shown_translated(org):
+    from controlhub.tenancy.boundary import TenantBoundary
+
+    with pytest.raises(google_errors.SubjectOutsideTenant) as refused:
+        TenantBoundary(org).require("eve@elsewhere.test")
+    stored = describe_google_error(refused.value)
+    assert stored == "elsewhere.test is not a verified domain of this organization's Google Workspace"
+    with translation.override("fr"):
+        shown = detail_for_display(stored)
+    assert shown.ours and shown.text == ("elsewhere.test n'est pas un domaine validé du Google Workspace de cette "
+                                         "organisation")
+    with translation.override("ko"):
+        shown = detail_for_display("No resource calendar atlas@resource.calendar.google.com in the directory")
+    assert shown.text == "디렉터리에 리소스 캘린더 atlas@resource.calendar.google.com이(가) 없습니다"
