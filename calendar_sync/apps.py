@@ -25,7 +25,8 @@ class CalendarSyncConfig(AppConfig):
 
         post_spawn.connect(worker_warm_up, dispatch_uid="calendar_sync.worker_warm_up")
         # Keywords: durable (an outbox entry per event, written with the page, acted on until done).
-        sync.on_page_outbox("keywords", select=keywords.keyword_events_select, apply=keywords.keyword_events_apply)
+        sync.on_page_outbox("keywords", select=keywords.keyword_events_select, apply=keywords.keyword_events_apply,
+                            reclaim=keywords.keyword_claims_release)
         # The org's own Jitsi / BigBlueButton servers (Meeting service page) get a Join button too.
         sync.join_hosts_provider(meeting_service.join_hosts)
         # The organizer's own Join opens the meeting with host rights (a moderator's link, never in the event).

@@ -400,7 +400,8 @@ def _site_meeting_of(ctx, km):
 
 # --- writes ----------------------------------------------------------------------------------------------------
 # A meeting is made in three steps, none holding a transaction across a call to the meeting service:
-#   1. claim the row (committed): keyword, times, a short lease (``claimed_until``) so a concurrent worker waits;
+#   1. claim the row (committed): keyword, times, a short lease (``claimed_until``) so a concurrent worker waits
+#      (the next run of the calendar takes over a dead worker's claim at once: ``keyword_claims_release``);
 #   2. if an earlier attempt sent a create (``create_sent_at``), look the meeting up by its integration tag;
 #      else record ``create_sent_at`` (committed) and create it;
 #   3. record the meeting on the row (committed); the caller then patches the event.
@@ -489,6 +490,19 @@ def _retry_later(km, exc):
         setattr(km, name, value)
     logger.warning("meeting service %s for keyword meeting %s: %s", km.service or "-", km.pk, exc.code)
     return km
+
+
+def keyword_claims_release(*, source):
+    """Free the claims still standing on ``source``'s keyword meetings. Called by the engine before a run acts on
+    the source's leftover outbox entries: that run holds the source's lease, and every provisioning of a source
+    happens inside a run of it, so a claim still standing is a dead worker's. Its successor then takes the row
+    over at once (and finds the meeting the dead one may have made, by ``create_sent_at``) instead of waiting
+    ``CLAIM_SECONDS`` for the claim to run out."""
+    freed = KeywordMeeting.objects.filter(source_id=source.pk, claimed_until__gt=timezone.now()).update(
+        claimed_until=None)
+    if freed:
+        logger.info("source %s: %s keyword meeting claim(s) of a worker that is gone taken over", source.pk, freed)
+    return freed
 
 
 def _claim(*, source, google_event_id, keyword, start, end, service, existing):

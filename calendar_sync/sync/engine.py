@@ -497,21 +497,24 @@ class PageEffect:
     (pure, or reading the database; no Google); ``apply(source=, events=, gateway=, zone=)`` runs after the commit
     (and again for leftovers, with each event re-read from Google; a deleted one comes as ``{"id", "status":
     "cancelled"}``) and returns ``{event id: exception}`` for the events it could not finish (they are retried).
-    ``apply`` must be idempotent: an entry is acted on at least once, and at most once more after a crash."""
+    ``apply`` must be idempotent: an entry is acted on at least once, and at most once more after a crash.
+    ``reclaim(source=)`` (optional) runs before leftovers are acted on, in a run that holds the source's lease (so
+    no other run of the source is alive): what a run killed meanwhile still holds for it (a claim) is free again."""
 
     name: str
     select: object
     apply: object
+    reclaim: object = None
 
 
 _PAGE_EFFECTS = {}
 
 
-def on_page_outbox(name, *, select, apply):
+def on_page_outbox(name, *, select, apply, reclaim=None):
     """Register a durable page effect under ``name`` (stored in its outbox rows; at most 40 characters)."""
     if len(name) > 40:
         raise ValueError("a page effect's name is at most 40 characters")
-    _PAGE_EFFECTS[name] = PageEffect(name=name, select=select, apply=apply)
+    _PAGE_EFFECTS[name] = PageEffect(name=name, select=select, apply=apply, reclaim=reclaim)
     return _PAGE_EFFECTS[name]
 
 
@@ -618,12 +621,16 @@ def outbox_process_due(*, source, gateway, outcome=None, now=None, limit=OUTBOX_
     groups = {}
     for name, event_id, token, attempts, zone_name, _at in due:
         groups.setdefault((name, zone_name), []).append((event_id, token, attempts))
+    reclaimed = set()
     for (name, zone_name), entries in groups.items():
         effect = _PAGE_EFFECTS.get(name)
         if effect is None:  # the plug-in is gone: nothing will ever act on these
             OutboxEntry.objects.filter(source_id=source.pk, effect=name).update(
                 state=OutboxEntry.State.FAILED, error_code="effect_unknown", updated_at=now)
             continue
+        if effect.reclaim is not None and name not in reclaimed:
+            reclaimed.add(name)
+            effect.reclaim(source=source)
         events, unread = [], {}
         for event_id, _token, _attempts in entries:
             try:

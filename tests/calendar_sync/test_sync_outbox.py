@@ -88,6 +88,39 @@ def test_a_worker_killed_between_the_page_commit_and_the_answer_leaves_it_to_the
     assert len(patches(google, since)) == 1 and answered(google, ana.email, event["id"]) == 1
 
 
+def test_a_worker_killed_while_it_makes_the_meeting_leaves_it_to_the_next_run_of_the_calendar(
+        google, activated, monkeypatch, django_capture_on_commit_callbacks):
+    """Killed after the meeting service made the meeting and before the row names it: the row stays claimed by a
+    worker that is gone. The next run of the calendar (it holds the lease, so no other run of it is alive) takes
+    the claim over at once, finds that meeting and answers: no waiting for the claim to run out, no second one."""
+    from calendar_sync.scheduling import keywords
+
+    ana = activated("ana@acme.test")
+    person_calendar_start(person_id=ana.pk)
+    event = google.create_event(ana.email, event_at("Planning", soon(), location="@webex"))
+    sub = source_of(ana)
+
+    def killed(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(keywords, "_after_remote_create", killed)
+    with pytest.raises(WorkerKilled):
+        source_run(source_id=sub.pk)
+    monkeypatch.undo()
+    km = KeywordMeeting.objects.get(google_event_id=event["id"])
+    assert km.claimed_until > timezone.now() + dt.timedelta(seconds=30) and km.create_sent_at and not km.meeting_id
+    # Only the dead worker's lease runs out (20 s); its claim would still stand for another minute and more.
+    CalendarSource.objects.filter(pk=sub.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
+    since = google.requests()["next"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert source_mark_changed(source_id=sub.pk)
+    km.refresh_from_db()
+    assert km.meeting_id and km.claimed_until is None
+    assert KeywordMeeting.objects.filter(google_event_id=event["id"]).count() == 1
+    assert len(patches(google, since)) == 1 and answered(google, ana.email, event["id"]) == 1
+    assert not OutboxEntry.objects.exists()
+
+
 def test_a_failing_answer_is_retried_with_backoff_until_done(google, activated, monkeypatch,
                                                              django_capture_on_commit_callbacks):
     ana = activated("ana@acme.test")
