@@ -35,6 +35,17 @@ def source_of(person):
     return CalendarSource.objects.get(person=person)
 
 
+def run_killed_at(monkeypatch, module, name, source):
+    """A run of ``source`` whose worker dies (as by SIGKILL) where it calls ``module.name``."""
+    def killed(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(module, name, killed)
+    with pytest.raises(WorkerKilled):
+        source_run(source_id=source.pk)
+    monkeypatch.undo()
+
+
 def test_a_keyword_is_answered_after_the_page_commits_and_leaves_nothing_behind(google, activated):
     ana = activated("ana@acme.test")
     event = google.create_event(ana.email, event_at("Planning", soon(), location="@webex"))
@@ -56,13 +67,7 @@ def test_a_worker_killed_between_the_page_commit_and_the_answer_leaves_it_to_the
     event = google.create_event(ana.email, event_at("Planning", soon(), location="Room 4 @webex"))
     sub = source_of(ana)
 
-    def killed(*args, **kwargs):
-        raise WorkerKilled
-
-    monkeypatch.setattr(engine, "_outbox_after_commit", killed)
-    with pytest.raises(WorkerKilled):
-        source_run(source_id=sub.pk)
-    monkeypatch.undo()
+    run_killed_at(monkeypatch, engine, "_outbox_after_commit", sub)
     # The page is committed (meeting row and sync token) and so is the work it implies; nothing was answered.
     sub.refresh_from_db()
     assert Meeting.objects.filter(source=sub, google_event_id=event["id"]).exists() and sub.sync_token
@@ -100,13 +105,7 @@ def test_a_worker_killed_while_it_makes_the_meeting_leaves_it_to_the_next_run_of
     event = google.create_event(ana.email, event_at("Planning", soon(), location="@webex"))
     sub = source_of(ana)
 
-    def killed(*args, **kwargs):
-        raise WorkerKilled
-
-    monkeypatch.setattr(keywords, "_after_remote_create", killed)
-    with pytest.raises(WorkerKilled):
-        source_run(source_id=sub.pk)
-    monkeypatch.undo()
+    run_killed_at(monkeypatch, keywords, "_after_remote_create", sub)
     km = KeywordMeeting.objects.get(google_event_id=event["id"])
     assert km.claimed_until > timezone.now() + dt.timedelta(seconds=30) and km.create_sent_at and not km.meeting_id
     # Only the dead worker's lease runs out (20 s); its claim would still stand for another minute and more.
