@@ -306,7 +306,7 @@ def meetings_read(*, person, source, window, limit=None):
     # attendee list (plaintext) -> (organizer email, organizer name, names): the instances of a recurring
     # meeting usually carry the same list, parsed once per call then.
     parsed = {}
-    host_providers = _host_providers()
+    host_providers = _HOST_PROVIDERS
     hosted = {}  # entry index -> (event id, join url) of rows a host link may exist for
     for (mid, eid, start, end, all_day, start_date, end_date, event_type, attendee_count, provider, version,
          title_b, attendees_b, url_b, org_email_b, org_name_b) in raw:
@@ -370,6 +370,7 @@ def meetings_read(*, person, source, window, limit=None):
 
 # --- links with host rights -------------------------------------------------------------------------------------
 _HOST_LINKS = []
+_HOST_PROVIDERS = frozenset()  # every registered provider's ``providers``, kept with the registry
 
 
 def host_links_provider(*, providers):
@@ -379,14 +380,12 @@ def host_links_provider(*, providers):
     meeting's join link. The organizer's Join then opens that link; everyone else's, the event's. Asked once per
     read, only when such a row is read (the meeting service registers one at start-up)."""
     def register(fn):
+        global _HOST_PROVIDERS
         if all(f is not fn for _, f in _HOST_LINKS):
             _HOST_LINKS.append((frozenset(providers), fn))
+            _HOST_PROVIDERS = _HOST_PROVIDERS | frozenset(providers)
         return fn
     return register
-
-
-def _host_providers():
-    return frozenset().union(*(providers for providers, _ in _HOST_LINKS)) if _HOST_LINKS else frozenset()
 
 
 def _with_host_links(source, entries, hosted):

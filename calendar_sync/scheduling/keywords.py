@@ -145,10 +145,7 @@ class _Context:
     def join_url(self, km):
         if km.join_url_enc is None:
             return ""
-        blob = bytes(km.join_url_enc)
-        return org_cipher_for(self.organization, blob).decrypt(
-            blob, aad=join_url_aad(km.source_id, km.google_event_id)
-        )
+        return _opened(self.organization, km.join_url_enc, join_url_aad(km.source_id, km.google_event_id))
 
     def patch(self, event_id, body, etag):
         result = self.gateway.event_patch(
@@ -434,22 +431,27 @@ def host_links(source, join_urls):
     ).values_list("google_event_id", "join_url_enc", "details_enc")
     links = {}
     for event_id, url_blob, details_blob in rows:
-        url_blob, details_blob = bytes(url_blob), bytes(details_blob)
-        cipher = org_cipher_for(source.organization, url_blob)
-        if cipher.decrypt(url_blob, aad=join_url_aad(source.pk, event_id)) != join_urls.get(event_id):
+        if _opened(source.organization, url_blob, join_url_aad(source.pk, event_id)) != join_urls.get(event_id):
             continue
-        details = json.loads(org_cipher_for(source.organization, details_blob).decrypt(
-            details_blob, aad=details_aad(source.pk, event_id)) or "{}")
-        if details.get("host_url"):
-            links[event_id] = details["host_url"]
+        host_url = _opened_details(source.organization, source.pk, event_id, details_blob).get("host_url")
+        if host_url:
+            links[event_id] = host_url
     return links
+
+
+def _opened(organization, blob, aad):
+    """The plaintext of one of the org's ciphertexts (whatever data key version sealed it)."""
+    blob = bytes(blob)
+    return org_cipher_for(organization, blob).decrypt(blob, aad=aad)
+
+
+def _opened_details(organization, source_id, google_event_id, blob):
+    return json.loads(_opened(organization, blob, details_aad(source_id, google_event_id)) or "{}")
 
 
 def _details(km):
     """``km``'s details: number, SIP address, host link (what the join block and the organizer's Join use)."""
-    blob = bytes(km.details_enc)
-    return json.loads(org_cipher_for(km.organization, blob).decrypt(
-        blob, aad=details_aad(km.source_id, km.google_event_id)) or "{}")
+    return _opened_details(km.organization, km.source_id, km.google_event_id, km.details_enc)
 
 
 def _sealed_details(km, details):
